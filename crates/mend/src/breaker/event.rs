@@ -1,0 +1,36 @@
+//! The event a breaker emits on every change of state.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::State;
+use crate::clock::Timestamp;
+
+/// A circuit breaker moved from one state to another.
+///
+/// Rejections are not events (there can be millions); instead the transition
+/// out of a state says how many calls were turned away while it lasted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BreakerEvent {
+    /// The breaker's name.
+    pub name: Arc<str>,
+    /// Wall-clock time of the change.
+    pub at: Timestamp,
+    /// The state it left.
+    pub from: State,
+    /// The state it entered.
+    pub to: State,
+    /// Calls rejected while it was in `from`.
+    pub rejected: u64,
+}
+
+impl fmt::Display for BreakerEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "breaker {}: {} -> {}", self.name, self.from, self.to)?;
+        if self.rejected > 0 {
+            write!(f, " ({} calls rejected while {})", self.rejected, self.from)?;
+        }
+        Ok(())
+    }
+}

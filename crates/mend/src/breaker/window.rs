@@ -1,0 +1,177 @@
+//! The sliding windows a rate-based breaker decides over.
+//!
+//! - [`CountWindow`]: the outcomes of the last N recorded calls, a ring.
+//! - [`TimeWindow`]: the outcomes of the last N seconds, one bucket per
+//!   second of the coarse clock (the current, partial second included).
+//!
+//! Both keep running totals so a decision reads three numbers.
+
+use crate::clock::Tick;
+
+/// Totals over a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) calls: u32,
+    pub(crate) failures: u32,
+    pub(crate) slow: u32,
+}
+
+impl Totals {
+    pub(crate) fn add_one(&mut self, failed: bool, slow: bool) {
+        self.calls += 1;
+        self.failures += u32::from(failed);
+        self.slow += u32::from(slow);
+    }
+
+    fn remove(&mut self, other: Totals) {
+        self.calls -= other.calls;
+        self.failures -= other.failures;
+        self.slow -= other.slow;
+    }
+}
+
+const FAILED: u8 = 1;
+const SLOW: u8 = 2;
+
+/// The last `size` recorded outcomes.
+#[derive(Debug, Clone)]
+pub(crate) struct CountWindow {
+    ring: Box<[u8]>,
+    next: usize,
+    totals: Totals,
+}
+
+impl CountWindow {
+    pub(crate) fn new(size: u32) -> Self {
+        CountWindow {
+            ring: vec![0; size as usize].into_boxed_slice(),
+            next: 0,
+            totals: Totals::default(),
+        }
+    }
+
+    pub(crate) fn record(&mut self, failed: bool, slow: bool) {
+        if self.totals.calls as usize == self.ring.len() {
+            let old = self.ring[self.next];
+            self.totals.remove(Totals {
+                calls: 1,
+                failures: u32::from(old & FAILED != 0),
+                slow: u32::from(old & SLOW != 0),
+            });
+        }
+        self.ring[self.next] = (u8::from(failed) * FAILED) | (u8::from(slow) * SLOW);
+        self.totals.add_one(failed, slow);
+        self.next = (self.next + 1) % self.ring.len();
+    }
+
+    pub(crate) fn totals(&self) -> Totals {
+        self.totals
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.ring.fill(0);
+        self.next = 0;
+        self.totals = Totals::default();
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Bucket {
+    second: u64,
+    totals: Totals,
+}
+
+/// The last `seconds` seconds of outcomes, bucketed by coarse-clock second.
+#[derive(Debug, Clone)]
+pub(crate) struct TimeWindow {
+    buckets: Box<[Bucket]>,
+}
+
+fn second_of(now: Tick) -> u64 {
+    now.as_nanos() / 1_000_000_000
+}
+
+impl TimeWindow {
+    pub(crate) fn new(seconds: u32) -> Self {
+        TimeWindow {
+            buckets: vec![Bucket::default(); seconds as usize].into_boxed_slice(),
+        }
+    }
+
+    pub(crate) fn record(&mut self, now: Tick, failed: bool, slow: bool) {
+        let second = second_of(now);
+        let len = self.buckets.len() as u64;
+        let bucket = &mut self.buckets[(second % len) as usize];
+        if bucket.second != second {
+            *bucket = Bucket {
+                second,
+                totals: Totals::default(),
+            };
+        }
+        bucket.totals.add_one(failed, slow);
+    }
+
+    /// Totals of the buckets still inside the window at `now`.
+    pub(crate) fn totals(&self, now: Tick) -> Totals {
+        let second = second_of(now);
+        let len = self.buckets.len() as u64;
+        let mut totals = Totals::default();
+        for bucket in self.buckets.iter() {
+            // A bucket counts if its second is one of the last `len` seconds.
+            if bucket.second <= second && second - bucket.second < len {
+                totals.calls += bucket.totals.calls;
+                totals.failures += bucket.totals.failures;
+                totals.slow += bucket.totals.slow;
+            }
+        }
+        totals
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.buckets.fill(Bucket::default());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_window_forgets_the_oldest() {
+        let mut w = CountWindow::new(3);
+        w.record(true, false);
+        w.record(false, true);
+        w.record(false, false);
+        assert_eq!(
+            w.totals(),
+            Totals {
+                calls: 3,
+                failures: 1,
+                slow: 1
+            }
+        );
+        w.record(false, false);
+        assert_eq!(
+            w.totals(),
+            Totals {
+                calls: 3,
+                failures: 0,
+                slow: 1
+            }
+        );
+    }
+
+    #[test]
+    fn time_window_expires_whole_seconds() {
+        let secs = |s: u64| Tick::from_nanos(s * 1_000_000_000 + 500);
+        let mut w = TimeWindow::new(2);
+        w.record(secs(10), true, false);
+        w.record(secs(11), false, false);
+        assert_eq!(w.totals(secs(11)).calls, 2);
+        assert_eq!(w.totals(secs(12)).calls, 1);
+        assert_eq!(w.totals(secs(13)).calls, 0);
+        // A bucket from a lapped second is replaced, not added to.
+        w.record(secs(12), false, false);
+        assert_eq!(w.totals(secs(12)).failures, 0);
+    }
+}
