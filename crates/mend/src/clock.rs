@@ -58,6 +58,8 @@ pub struct Tick(u64);
 impl Tick {
     /// The origin of the time line.
     pub const ZERO: Tick = Tick(0);
+    /// The end of the time line: "never".
+    pub const MAX: Tick = Tick(u64::MAX);
 
     /// A tick `nanos` nanoseconds after the origin.
     pub const fn from_nanos(nanos: u64) -> Self {

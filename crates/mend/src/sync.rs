@@ -7,6 +7,11 @@
 //!
 //! [loom]: https://docs.rs/loom
 
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+
 /// A mutual-exclusion lock that is `parking_lot`'s outside loom and loom's
 /// under it, with one `lock()` signature for both.
 #[derive(Debug, Default)]

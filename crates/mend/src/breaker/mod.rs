@@ -70,12 +70,17 @@
 
 mod config;
 mod event;
+mod gate;
+mod machine;
 mod permit;
+mod recorder;
 mod state;
+mod stripes;
 mod window;
 
 use std::fmt;
 use std::future::Future;
+use std::time::Duration;
 
 pub use config::{BuildError, Builder, WindowKind};
 pub use event::BreakerEvent;
@@ -83,22 +88,48 @@ pub use permit::Permit;
 pub use state::{Metrics, State};
 
 use crate::classify::{Classify, DefaultClassify, Outcome};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, Tick};
 use crate::error::{Error, Rejected};
 use crate::observe::{Event, Subscribers};
 use crate::sync::Mutex;
-use config::Config;
-use state::{Admission, Machine, Transition};
+use config::{Config, Policy};
+use gate::{Admission, Gate};
+use machine::{Machine, Transition};
+use recorder::{Counters, second_of};
+
+/// Where a lock-free success is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SuccessTally {
+    /// One counter per thread (count windows).
+    Count,
+    /// One counter per thread and second (time windows).
+    PerSecond,
+    /// Nowhere: a success only matters to a run of failures, and then it
+    /// takes the locked path (consecutive failures).
+    Nowhere,
+}
+
+/// The gate on its own pair of cache lines: read by every call, written only
+/// by the locked path, and never next to the lock word.
+#[repr(align(128))]
+#[derive(Debug)]
+struct PaddedGate(Gate);
 
 /// A circuit breaker guarding one dependency. See the [module docs](self).
 ///
 /// Share it between threads by reference or in an `Arc`; every method takes
-/// `&self`.
+/// `&self`. The closed state's success path and the open state's rejections
+/// take no lock: one load of a shared word, and a counter only the calling
+/// thread writes.
 pub struct CircuitBreaker<C = SystemClock, K = DefaultClassify> {
-    config: Config,
-    machine: Mutex<Machine>,
+    gate: PaddedGate,
+    tally: SuccessTally,
+    slow_call_duration: Option<Duration>,
+    counters: Counters,
     clock: C,
     classify: K,
+    machine: Mutex<Machine>,
+    config: Config,
     subscribers: Subscribers,
 }
 
@@ -116,11 +147,29 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         classify: K,
         subscribers: Subscribers,
     ) -> Self {
+        let counters = Counters::new(&config);
+        let mut machine = Machine::new(&config, &counters);
+        let (word, until) = machine.gate(&config, &counters, clock.coarse());
+        let tally = match config.policy {
+            Policy::Rate {
+                window: WindowKind::Count(_),
+                ..
+            } => SuccessTally::Count,
+            Policy::Rate {
+                window: WindowKind::Time(_),
+                ..
+            } => SuccessTally::PerSecond,
+            Policy::Consecutive { .. } => SuccessTally::Nowhere,
+        };
         CircuitBreaker {
-            machine: Mutex::new(Machine::new(&config)),
-            config,
+            gate: PaddedGate(Gate::new(word, until)),
+            tally,
+            slow_call_duration: config.slow_call_duration(),
+            counters,
             clock,
             classify,
+            machine: Mutex::new(machine),
+            config,
             subscribers,
         }
     }
@@ -137,11 +186,38 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
     /// [`Rejected::Open`] when the breaker is open (with the time left to
     /// wait), forced open (`Duration::MAX`), or half-open with every trial
     /// slot taken (zero).
+    #[inline]
     pub fn try_acquire(&self) -> Result<Permit<'_, C, K>, Rejected> {
-        let now = self.clock.coarse();
-        let (result, transition) = self.machine.lock().acquire(&self.config, now);
-        self.announce(transition);
-        result.map(|admission| Permit::new(self, admission))
+        let gate = self.gate.0.load();
+        if let Some(admission) = gate.admission() {
+            return Ok(Permit::new(self, admission));
+        }
+        match gate.state() {
+            State::ForcedOpen => {
+                self.counters.rejections.add();
+                Err(Rejected::Open {
+                    retry_after: Duration::MAX,
+                })
+            }
+            State::Open => {
+                let now = self.clock.coarse();
+                let until = self.gate.0.until();
+                if now < until {
+                    self.counters.rejections.add();
+                    return Err(Rejected::Open {
+                        retry_after: until - now,
+                    });
+                }
+                self.acquire_locked()
+            }
+            _ => self.acquire_locked(),
+        }
+    }
+
+    #[cold]
+    fn acquire_locked(&self) -> Result<Permit<'_, C, K>, Rejected> {
+        self.locked(|machine, config, counters, now| machine.acquire(config, counters, now))
+            .map(|admission| Permit::new(self, admission))
     }
 
     /// Runs `f` if the breaker admits it, and records its outcome.
@@ -150,6 +226,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
     ///
     /// [`Error::Rejected`] if the breaker refused (`f` did not run),
     /// [`Error::Inner`] with `f`'s own error otherwise.
+    #[inline]
     pub fn call<T, E, F>(&self, f: F) -> Result<T, Error<E>>
     where
         F: FnOnce() -> Result<T, E>,
@@ -183,21 +260,20 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
     /// The current state (moving to half-open first if the open wait is
     /// over, or back to open if half-open's limit has passed).
     pub fn state(&self) -> State {
-        let now = self.clock.coarse();
-        let (state, transition) = self.machine.lock().poll(&self.config, now);
-        self.announce(transition);
-        state
+        match self.gate.0.load().state() {
+            State::Open | State::HalfOpen => {
+                self.locked(|machine, config, counters, now| machine.poll(config, counters, now))
+            }
+            settled => settled,
+        }
     }
 
     /// A snapshot of the counters.
     pub fn metrics(&self) -> Metrics {
-        let now = self.clock.coarse();
-        let mut machine = self.machine.lock();
-        let (_, transition) = machine.poll(&self.config, now);
-        let metrics = machine.metrics(&self.config, now);
-        drop(machine);
-        self.announce(transition);
-        metrics
+        self.locked(|machine, config, counters, now| {
+            let (_, transition) = machine.poll(config, counters, now);
+            (machine.metrics(config, counters, now), transition)
+        })
     }
 
     /// Back to a fresh closed breaker: window cleared, open wait back to its
@@ -222,23 +298,84 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         self.force(State::MetricsOnly);
     }
 
+    /// Bytes this breaker occupies: the struct and the per-thread counters it
+    /// owns (the window under the lock is not counted).
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.counters.successes.heap_bytes()
+            + self.counters.rejections.heap_bytes()
+    }
+
     fn force(&self, to: State) {
-        let now = self.clock.coarse();
-        let transition = self.machine.lock().enter(&self.config, to, now);
-        self.announce(Some(transition));
+        self.locked(|machine, config, counters, now| {
+            ((), Some(machine.enter(config, counters, to, now)))
+        });
     }
 
+    /// Records a finished call: lock-free for a success the gate allows,
+    /// through the state machine otherwise.
+    #[inline]
     fn record(&self, admission: Admission, outcome: Outcome, slow: bool) {
-        let now = self.clock.coarse();
-        let transition = self
-            .machine
-            .lock()
-            .record(&self.config, now, admission, outcome, slow);
-        self.announce(transition);
+        if outcome == Outcome::Success
+            && !slow
+            && !admission.trial()
+            && self.tally_success(admission)
+        {
+            return;
+        }
+        self.record_locked(admission, outcome, slow);
     }
 
-    fn announce(&self, transition: Option<Transition>) {
-        let Some(t) = transition else { return };
+    /// Counts a success without the lock if the gate says it cannot trip
+    /// the breaker; false if it must take the locked path.
+    #[inline]
+    fn tally_success(&self, admission: Admission) -> bool {
+        if !admission.fast_success_under(self.gate.0.load()) {
+            return false;
+        }
+        match self.tally {
+            SuccessTally::Count => self.counters.successes.add(),
+            SuccessTally::PerSecond => {
+                let now = self.clock.coarse();
+                if now >= self.gate.0.until() {
+                    return false;
+                }
+                self.counters.successes.add_at(second_of(now));
+            }
+            SuccessTally::Nowhere => {}
+        }
+        true
+    }
+
+    #[cold]
+    fn record_locked(&self, admission: Admission, outcome: Outcome, slow: bool) {
+        self.locked(|machine, config, counters, now| {
+            (
+                (),
+                machine.record(config, counters, now, admission, outcome, slow),
+            )
+        });
+    }
+
+    /// Runs `op` on the state machine under the lock, publishes the new
+    /// gate, and announces any transition once the lock is released.
+    fn locked<R>(
+        &self,
+        op: impl FnOnce(&mut Machine, &Config, &Counters, Tick) -> (R, Option<Transition>),
+    ) -> R {
+        let mut machine = self.machine.lock();
+        let now = self.clock.coarse();
+        let (result, transition) = op(&mut machine, &self.config, &self.counters, now);
+        let (word, until) = machine.gate(&self.config, &self.counters, now);
+        self.gate.0.publish(word, until);
+        drop(machine);
+        if let Some(t) = transition {
+            self.announce(t);
+        }
+        result
+    }
+
+    fn announce(&self, t: Transition) {
         self.subscribers.emit(|| {
             Event::Breaker(BreakerEvent {
                 name: self.config.name.clone(),

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::CircuitBreaker;
-use super::state::Admission;
+use super::gate::Admission;
 use crate::classify::{Classify, Outcome};
 use crate::clock::{Clock, Tick};
 
@@ -20,15 +20,18 @@ use crate::clock::{Clock, Tick};
 pub struct Permit<'a, C: Clock, K> {
     breaker: &'a CircuitBreaker<C, K>,
     admission: Admission,
-    started: Option<Tick>,
+    /// When the call started (precise clock), for slow-call detection;
+    /// `Tick::ZERO` when not timed.
+    started: Tick,
     done: bool,
 }
 
 impl<'a, C: Clock, K> Permit<'a, C, K> {
+    #[inline]
     pub(super) fn new(breaker: &'a CircuitBreaker<C, K>, admission: Admission) -> Self {
-        let started = match breaker.config.slow_call_duration() {
-            Some(_) if admission.records => Some(breaker.clock.precise()),
-            _ => None,
+        let started = match breaker.slow_call_duration {
+            Some(_) if admission.records() => breaker.clock.precise(),
+            _ => Tick::ZERO,
         };
         Permit {
             breaker,
@@ -40,7 +43,7 @@ impl<'a, C: Clock, K> Permit<'a, C, K> {
 
     /// Whether this permit is one of half-open's trial calls.
     pub fn is_trial(&self) -> bool {
-        self.admission.trial
+        self.admission.trial()
     }
 
     /// The call succeeded.
@@ -59,11 +62,13 @@ impl<'a, C: Clock, K> Permit<'a, C, K> {
     }
 
     /// Records `outcome`.
+    #[inline]
     pub fn record(mut self, outcome: Outcome) {
         self.finish(outcome);
     }
 
     /// Classifies `result` with the breaker's classifier and records it.
+    #[inline]
     pub fn record_result<T, E>(self, result: &Result<T, E>)
     where
         K: Classify<T, E>,
@@ -72,13 +77,16 @@ impl<'a, C: Clock, K> Permit<'a, C, K> {
         self.record(outcome);
     }
 
+    #[inline]
     fn finish(&mut self, outcome: Outcome) {
         self.done = true;
-        if !self.admission.records {
+        if !self.admission.records() {
             return;
         }
-        let slow = match (self.started, self.breaker.config.slow_call_duration()) {
-            (Some(started), Some(limit)) => self.breaker.clock.precise() - started > limit,
+        let slow = match self.breaker.slow_call_duration {
+            Some(limit) if self.started != Tick::ZERO => {
+                self.breaker.clock.precise() - self.started > limit
+            }
             _ => false,
         };
         self.breaker.record(self.admission, outcome, slow);
@@ -86,15 +94,25 @@ impl<'a, C: Clock, K> Permit<'a, C, K> {
 }
 
 impl<C: Clock, K> Drop for Permit<'_, C, K> {
+    #[inline]
     fn drop(&mut self) {
         if !self.done {
-            let outcome = if std::thread::panicking() {
-                Outcome::Failure
-            } else {
-                Outcome::Ignored
-            };
-            self.finish(outcome);
+            self.abandon();
         }
+    }
+}
+
+impl<C: Clock, K> Permit<'_, C, K> {
+    /// A permit dropped unrecorded: ignored, or a failure if its thread is
+    /// panicking.
+    #[cold]
+    fn abandon(&mut self) {
+        let outcome = if std::thread::panicking() {
+            Outcome::Failure
+        } else {
+            Outcome::Ignored
+        };
+        self.finish(outcome);
     }
 }
 
@@ -102,7 +120,7 @@ impl<C: Clock, K> fmt::Debug for Permit<'_, C, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Permit")
             .field("breaker", &self.breaker.name())
-            .field("trial", &self.admission.trial)
+            .field("trial", &self.admission.trial())
             .finish_non_exhaustive()
     }
 }

@@ -23,7 +23,16 @@ impl Totals {
         self.slow += u32::from(slow);
     }
 
-    fn remove(&mut self, other: Totals) {
+    /// The sum of both.
+    pub(crate) fn plus(self, other: Totals) -> Totals {
+        Totals {
+            calls: self.calls + other.calls,
+            failures: self.failures + other.failures,
+            slow: self.slow + other.slow,
+        }
+    }
+
+    pub(crate) fn remove(&mut self, other: Totals) {
         self.calls -= other.calls;
         self.failures -= other.failures;
         self.slow -= other.slow;
@@ -62,6 +71,23 @@ impl CountWindow {
         self.ring[self.next] = (u8::from(failed) * FAILED) | (u8::from(slow) * SLOW);
         self.totals.add_one(failed, slow);
         self.next = (self.next + 1) % self.ring.len();
+    }
+
+    /// Records `count` successes in a row.
+    pub(crate) fn record_successes(&mut self, count: u64) {
+        if count >= self.ring.len() as u64 {
+            self.ring.fill(0);
+            self.next = 0;
+            self.totals = Totals {
+                calls: self.ring.len() as u32,
+                failures: 0,
+                slow: 0,
+            };
+            return;
+        }
+        for _ in 0..count {
+            self.record(false, false);
+        }
     }
 
     pub(crate) fn totals(&self) -> Totals {
@@ -111,20 +137,19 @@ impl TimeWindow {
         bucket.totals.add_one(failed, slow);
     }
 
-    /// Totals of the buckets still inside the window at `now`.
-    pub(crate) fn totals(&self, now: Tick) -> Totals {
-        let second = second_of(now);
-        let len = self.buckets.len() as u64;
-        let mut totals = Totals::default();
-        for bucket in self.buckets.iter() {
-            // A bucket counts if its second is one of the last `len` seconds.
-            if bucket.second <= second && second - bucket.second < len {
-                totals.calls += bucket.totals.calls;
-                totals.failures += bucket.totals.failures;
-                totals.slow += bucket.totals.slow;
-            }
+    /// The window's length in seconds.
+    pub(crate) fn seconds(&self) -> u64 {
+        self.buckets.len() as u64
+    }
+
+    /// What was recorded in `second` (zero if its bucket has moved on).
+    pub(crate) fn at(&self, second: u64) -> Totals {
+        let bucket = &self.buckets[(second % self.seconds()) as usize];
+        if bucket.second == second {
+            bucket.totals
+        } else {
+            Totals::default()
         }
-        totals
     }
 
     pub(crate) fn clear(&mut self) {
@@ -159,6 +184,12 @@ mod tests {
                 slow: 1
             }
         );
+        w.record_successes(2);
+        assert_eq!(w.totals().slow, 0);
+        w.record(true, false);
+        w.record_successes(99);
+        assert_eq!(w.totals().failures, 0);
+        assert_eq!(w.totals().calls, 3);
     }
 
     #[test]
@@ -167,11 +198,11 @@ mod tests {
         let mut w = TimeWindow::new(2);
         w.record(secs(10), true, false);
         w.record(secs(11), false, false);
-        assert_eq!(w.totals(secs(11)).calls, 2);
-        assert_eq!(w.totals(secs(12)).calls, 1);
-        assert_eq!(w.totals(secs(13)).calls, 0);
+        assert_eq!(w.at(10).failures, 1);
+        assert_eq!(w.at(11).calls, 1);
         // A bucket from a lapped second is replaced, not added to.
         w.record(secs(12), false, false);
-        assert_eq!(w.totals(secs(12)).failures, 0);
+        assert_eq!(w.at(10), Totals::default());
+        assert_eq!(w.at(12).calls, 1);
     }
 }

@@ -1,0 +1,313 @@
+//! What a closed breaker knows about recent calls: the window kept under the
+//! lock (failures, slow calls, successes taken on the locked path) plus the
+//! successes counted lock-free on per-thread [`Stripes`].
+//!
+//! The recorder adds the two together whenever a decision is due, and says
+//! when a lock-free success could itself trip the breaker (it is then
+//! "armed", and successes take the locked path).
+//!
+//! For a count window, stripe successes are *folded* into the ring (as the
+//! calls that happened before the one being recorded) at each locked
+//! operation, so "the last N calls" stays exact: successes that raced with a
+//! failure on another thread land on one side of it or the other, which is
+//! the only order concurrent calls have.
+
+use super::config::{Config, Policy, WindowKind};
+use super::stripes::Stripes;
+use super::window::{CountWindow, TimeWindow, Totals};
+use crate::clock::Tick;
+
+/// The lock-free counters of one breaker.
+#[derive(Debug)]
+pub(crate) struct Counters {
+    /// Successes counted without the lock.
+    pub(crate) successes: Stripes,
+    /// Rejections counted without the lock.
+    pub(crate) rejections: Stripes,
+}
+
+impl Counters {
+    pub(crate) fn new(config: &Config) -> Self {
+        let owned = super::stripes::stripe_count();
+        let width = match config.policy {
+            Policy::Rate {
+                window: WindowKind::Time(seconds),
+                ..
+            } => seconds as usize,
+            _ => 1,
+        };
+        Counters {
+            successes: Stripes::new(width, owned),
+            rejections: Stripes::new(1, owned),
+        }
+    }
+}
+
+pub(crate) fn second_of(now: Tick) -> u64 {
+    now.as_nanos() / 1_000_000_000
+}
+
+fn rate(part: u32, whole: u32) -> f64 {
+    f64::from(part) * 100.0 / f64::from(whole)
+}
+
+/// Percentage of `whole` that `part` is, `None` for an empty whole.
+pub(crate) fn percent(part: u32, whole: u32) -> Option<f64> {
+    (whole > 0).then(|| rate(part, whole))
+}
+
+/// Whether `part` of `whole` reaches `threshold` percent.
+pub(crate) fn reaches(part: u32, whole: u32, threshold: f64) -> bool {
+    whole > 0 && rate(part, whole) >= threshold
+}
+
+/// Whether `totals` reach a threshold of a rate policy. In half-open
+/// (`trials`) the trials are all the data there is, so `minimum_calls` does
+/// not apply.
+pub(crate) fn rate_trips(config: &Config, totals: Totals, trials: bool) -> bool {
+    let Policy::Rate {
+        minimum_calls,
+        failure_rate_threshold,
+        slow_call_rate_threshold,
+        ..
+    } = config.policy
+    else {
+        return false;
+    };
+    if !trials && totals.calls < minimum_calls {
+        return false;
+    }
+    reaches(totals.failures, totals.calls, failure_rate_threshold)
+        || reaches(totals.slow, totals.calls, slow_call_rate_threshold)
+}
+
+/// Whether some number of further successes could make `totals` trip: the
+/// rate is highest at the success that brings the window to
+/// `minimum_calls` (or at the very next one, past it).
+fn success_could_trip(config: &Config, totals: Totals) -> bool {
+    let Policy::Rate {
+        minimum_calls,
+        failure_rate_threshold,
+        slow_call_rate_threshold,
+        ..
+    } = config.policy
+    else {
+        return false;
+    };
+    let calls = totals.calls.saturating_add(1).max(minimum_calls);
+    reaches(totals.failures, calls, failure_rate_threshold)
+        || reaches(totals.slow, calls, slow_call_rate_threshold)
+}
+
+/// The window and its link to the stripes.
+#[derive(Debug, Clone)]
+pub(crate) enum Recorder {
+    Count {
+        window: CountWindow,
+        /// Stripe total already folded into the window (or discarded by a
+        /// clear).
+        folded: u64,
+    },
+    Time {
+        window: TimeWindow,
+        /// Stripe counts of seconds before `cleared_second` are not in the
+        /// window; of that second, only what exceeds `cleared_counts`.
+        cleared_second: u64,
+        cleared_counts: Box<[u32]>,
+        /// Per-second totals, oldest first; reused so decisions never
+        /// allocate.
+        scratch: Vec<Totals>,
+    },
+    Consecutive {
+        failures: u32,
+    },
+}
+
+impl Recorder {
+    pub(crate) fn new(config: &Config, counters: &Counters) -> Self {
+        match config.policy {
+            Policy::Rate {
+                window: WindowKind::Count(size),
+                ..
+            } => Recorder::Count {
+                window: CountWindow::new(size),
+                folded: counters.successes.total(),
+            },
+            Policy::Rate {
+                window: WindowKind::Time(seconds),
+                ..
+            } => Recorder::Time {
+                window: TimeWindow::new(seconds),
+                cleared_second: 0,
+                cleared_counts: counters.successes.at(0).collect(),
+                scratch: Vec::with_capacity(seconds as usize),
+            },
+            Policy::Consecutive { .. } => Recorder::Consecutive { failures: 0 },
+        }
+    }
+
+    /// Records a call taken on the locked path; true if the window now
+    /// reaches a threshold.
+    pub(crate) fn record(
+        &mut self,
+        config: &Config,
+        counters: &Counters,
+        now: Tick,
+        failed: bool,
+        slow: bool,
+    ) -> bool {
+        match self {
+            Recorder::Consecutive { failures } => {
+                *failures = if failed { *failures + 1 } else { 0 };
+                matches!(config.policy, Policy::Consecutive { failures: limit } if *failures >= limit)
+            }
+            Recorder::Count { .. } => {
+                self.fold(counters);
+                if let Recorder::Count { window, .. } = self {
+                    window.record(failed, slow);
+                }
+                rate_trips(config, self.totals(counters, now), false)
+            }
+            Recorder::Time { window, .. } => {
+                window.record(now, failed, slow);
+                rate_trips(config, self.totals(counters, now), false)
+            }
+        }
+    }
+
+    /// Moves stripe successes not yet in a count window into it.
+    fn fold(&mut self, counters: &Counters) {
+        if let Recorder::Count { window, folded } = self {
+            let total = counters.successes.total();
+            window.record_successes(total - *folded);
+            *folded = total;
+        }
+    }
+
+    /// Totals of the window at `now`, stripes included.
+    pub(crate) fn totals(&mut self, counters: &Counters, now: Tick) -> Totals {
+        self.fold(counters);
+        match self {
+            Recorder::Count { window, .. } => window.totals(),
+            Recorder::Time { .. } => {
+                self.fill_seconds(counters, now);
+                let Recorder::Time { scratch, .. } = self else {
+                    unreachable!()
+                };
+                scratch
+                    .iter()
+                    .fold(Totals::default(), |sum, t| sum.plus(*t))
+            }
+            Recorder::Consecutive { failures } => Totals {
+                calls: *failures,
+                failures: *failures,
+                slow: 0,
+            },
+        }
+    }
+
+    /// Per-second totals of the window at `now` into `scratch`, oldest
+    /// second first.
+    fn fill_seconds(&mut self, counters: &Counters, now: Tick) {
+        let Recorder::Time {
+            window,
+            cleared_second,
+            cleared_counts,
+            scratch,
+        } = self
+        else {
+            return;
+        };
+        let current = second_of(now);
+        let span = window.seconds();
+        scratch.clear();
+        for second in (current + 1).saturating_sub(span)..=current {
+            let mut totals = window.at(second);
+            if second >= *cleared_second {
+                let stripes = counters.successes.at(second);
+                let fresh: u32 = if second == *cleared_second {
+                    stripes
+                        .zip(cleared_counts.iter())
+                        .map(|(now, then)| now.saturating_sub(*then))
+                        .sum()
+                } else {
+                    stripes.sum()
+                };
+                totals.calls += fresh;
+            }
+            scratch.push(totals);
+        }
+    }
+
+    /// Empties the window, stripes included.
+    pub(crate) fn clear(&mut self, counters: &Counters, now: Tick) {
+        match self {
+            Recorder::Count { window, folded } => {
+                window.clear();
+                *folded = counters.successes.total();
+            }
+            Recorder::Time {
+                window,
+                cleared_second,
+                cleared_counts,
+                ..
+            } => {
+                window.clear();
+                *cleared_second = second_of(now);
+                for (slot, count) in cleared_counts
+                    .iter_mut()
+                    .zip(counters.successes.at(*cleared_second))
+                {
+                    *slot = count;
+                }
+            }
+            Recorder::Consecutive { failures } => *failures = 0,
+        }
+    }
+
+    /// From when a lock-free success could trip a closed breaker:
+    /// `Tick::ZERO` if it could now, `Tick::MAX` if never (until the next
+    /// locked operation recomputes it).
+    pub(crate) fn armed_from(&mut self, config: &Config, counters: &Counters, now: Tick) -> Tick {
+        match self {
+            Recorder::Consecutive { failures } => {
+                if *failures > 0 {
+                    Tick::ZERO
+                } else {
+                    Tick::MAX
+                }
+            }
+            Recorder::Count { .. } => {
+                let totals = self.totals(counters, now);
+                let below_minimum = matches!(
+                    config.policy,
+                    Policy::Rate { minimum_calls, .. } if totals.calls < minimum_calls
+                );
+                if below_minimum && success_could_trip(config, totals) {
+                    Tick::ZERO
+                } else {
+                    Tick::MAX
+                }
+            }
+            Recorder::Time { .. } => {
+                self.fill_seconds(counters, now);
+                let Recorder::Time { scratch, .. } = self else {
+                    unreachable!()
+                };
+                // At second `current + d` the oldest `d` seconds have left
+                // the window; successes still to come only add calls.
+                let mut totals = scratch.iter().fold(Totals::default(), |s, t| s.plus(*t));
+                let current = second_of(now);
+                for d in 0..scratch.len() {
+                    if d > 0 {
+                        totals.remove(scratch[d - 1]);
+                    }
+                    if success_could_trip(config, totals) {
+                        return Tick::from_nanos((current + d as u64) * 1_000_000_000);
+                    }
+                }
+                Tick::MAX
+            }
+        }
+    }
+}
