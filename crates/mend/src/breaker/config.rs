@@ -110,6 +110,8 @@ pub struct Builder<C = SystemClock, K = DefaultClassify> {
     slow_call_duration: Option<Duration>,
     consecutive_failures: Option<u32>,
     wait: OpenWait,
+    /// The method that set `wait`, for error messages.
+    wait_set_by: &'static str,
     half_open_calls: u32,
     max_wait_in_half_open: Option<Duration>,
     subscribers: Subscribers,
@@ -145,6 +147,7 @@ impl Builder {
                 multiplier: 1.0,
                 max: Duration::from_secs(60),
             },
+            wait_set_by: "wait_in_open",
             half_open_calls: 10,
             max_wait_in_half_open: None,
             subscribers: Subscribers::new(),
@@ -215,6 +218,7 @@ impl<C: Clock, K> Builder<C, K> {
             multiplier: 1.0,
             max: wait,
         };
+        self.wait_set_by = "wait_in_open";
         self
     }
 
@@ -227,6 +231,7 @@ impl<C: Clock, K> Builder<C, K> {
             multiplier,
             max,
         };
+        self.wait_set_by = "wait_in_open_growing";
         self
     }
 
@@ -277,6 +282,7 @@ impl<C: Clock, K> Builder<C, K> {
             slow_call_duration: self.slow_call_duration,
             consecutive_failures: self.consecutive_failures,
             wait: self.wait,
+            wait_set_by: self.wait_set_by,
             half_open_calls: self.half_open_calls,
             max_wait_in_half_open: self.max_wait_in_half_open,
             subscribers: self.subscribers,
@@ -387,7 +393,7 @@ impl<C: Clock, K> Builder<C, K> {
             }
         };
         if self.wait.base.is_zero() {
-            return Err(fail("wait_in_open", "0ns".into(), "a positive duration"));
+            return Err(fail(self.wait_set_by, "0ns".into(), "a positive base wait"));
         }
         if !(self.wait.multiplier >= 1.0 && self.wait.multiplier.is_finite()) {
             return Err(fail(

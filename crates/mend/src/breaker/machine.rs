@@ -234,11 +234,12 @@ impl Machine {
         now: Tick,
     ) -> (GateWord, Tick) {
         let (fast_success, until) = match self.state {
-            State::Closed => {
+            // MetricsOnly never trips, but a consecutive-failures run still
+            // needs its successes to reset it, so it arms as Closed does.
+            State::Closed | State::MetricsOnly => {
                 let armed_from = self.recorder.armed_from(config, counters, now);
                 (armed_from > now, armed_from)
             }
-            State::MetricsOnly => (true, Tick::MAX),
             State::Open => (false, self.deadline),
             State::HalfOpen | State::ForcedOpen | State::Disabled => (false, Tick::ZERO),
         };

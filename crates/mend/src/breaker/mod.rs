@@ -78,6 +78,9 @@ mod state;
 mod stripes;
 mod window;
 
+#[cfg(all(test, loom))]
+mod loom_models;
+
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
