@@ -50,6 +50,9 @@ pub(crate) struct Machine {
     rejected_locked: u64,
     /// The stripe rejection total when this state began.
     rejected_striped_at_entry: u64,
+    /// Operations taken on the locked path, ever: part of the activity a
+    /// registry's sweep reads.
+    locked_ops: u64,
 }
 
 impl Machine {
@@ -64,7 +67,17 @@ impl Machine {
             rejected_locked_in_state: 0,
             rejected_locked: 0,
             rejected_striped_at_entry: counters.rejections.total(),
+            locked_ops: 0,
         }
+    }
+
+    /// Counts one operation on the locked path.
+    pub(crate) fn touch(&mut self) {
+        self.locked_ops = self.locked_ops.wrapping_add(1);
+    }
+
+    pub(crate) fn locked_ops(&self) -> u64 {
+        self.locked_ops
     }
 
     /// The state at `now`, after any transition that time alone causes

@@ -68,12 +68,14 @@
 //! # Ok::<(), mend::breaker::BuildError>(())
 //! ```
 
+mod builder;
 mod config;
 mod event;
 mod gate;
 mod machine;
 mod permit;
 mod recorder;
+mod registry;
 mod state;
 mod stripes;
 mod window;
@@ -85,9 +87,11 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-pub use config::{BuildError, Builder, WindowKind};
+pub use builder::{BuildError, Builder};
+pub use config::WindowKind;
 pub use event::BreakerEvent;
 pub use permit::Permit;
+pub use registry::{BreakerRegistry, RegistryBuilder, RegistryFull};
 pub use state::{Metrics, State};
 
 use crate::classify::{Classify, DefaultClassify, Outcome};
@@ -98,7 +102,8 @@ use crate::sync::Mutex;
 use config::{Config, Policy};
 use gate::{Admission, Gate};
 use machine::{Machine, Transition};
-use recorder::{Counters, second_of};
+use recorder::Counters;
+use window::second_of;
 
 /// Where a lock-free success is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +113,7 @@ enum SuccessTally {
     /// One counter per thread and second (time windows).
     PerSecond,
     /// Nowhere: a success only matters to a run of failures, and then it
-    /// takes the locked path (consecutive failures).
+    /// takes the locked path (standalone consecutive-failures breakers).
     Nowhere,
 }
 
@@ -144,13 +149,16 @@ impl CircuitBreaker {
 }
 
 impl<C: Clock, K> CircuitBreaker<C, K> {
+    /// A breaker with per-thread stripes (`owned` of them; zero for the
+    /// compact form registries use).
     pub(crate) fn from_parts(
         config: Config,
         clock: C,
         classify: K,
         subscribers: Subscribers,
+        owned_stripes: usize,
     ) -> Self {
-        let counters = Counters::new(&config);
+        let counters = Counters::new(&config, owned_stripes);
         let mut machine = Machine::new(&config, &counters);
         let (word, until) = machine.gate(&config, &counters, clock.coarse());
         let tally = match config.policy {
@@ -162,6 +170,9 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
                 window: WindowKind::Time(_),
                 ..
             } => SuccessTally::PerSecond,
+            // A registry's compact breakers count even these successes, so
+            // its sweeps can tell a busy breaker from an idle one.
+            Policy::Consecutive { .. } if owned_stripes == 0 => SuccessTally::Count,
             Policy::Consecutive { .. } => SuccessTally::Nowhere,
         };
         CircuitBreaker {
@@ -309,6 +320,17 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
             + self.counters.rejections.heap_bytes()
     }
 
+    /// A reading that changes whenever a call, a rejection or a locked
+    /// operation touches the breaker (how a registry tells idle breakers).
+    pub(crate) fn activity(&self) -> u64 {
+        let locked = self.machine.lock().locked_ops();
+        self.counters
+            .successes
+            .fingerprint()
+            .wrapping_add(self.counters.rejections.fingerprint())
+            .wrapping_add(locked)
+    }
+
     fn force(&self, to: State) {
         self.locked(|machine, config, counters, now| {
             ((), Some(machine.enter(config, counters, to, now)))
@@ -367,6 +389,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         op: impl FnOnce(&mut Machine, &Config, &Counters, Tick) -> (R, Option<Transition>),
     ) -> R {
         let mut machine = self.machine.lock();
+        machine.touch();
         let now = self.clock.coarse();
         let (result, transition) = op(&mut machine, &self.config, &self.counters, now);
         let (word, until) = machine.gate(&self.config, &self.counters, now);

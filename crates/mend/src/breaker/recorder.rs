@@ -14,7 +14,7 @@
 
 use super::config::{Config, Policy, WindowKind};
 use super::stripes::Stripes;
-use super::window::{CountWindow, TimeWindow, Totals};
+use super::window::{CountWindow, TimeWindow, Totals, second_of};
 use crate::clock::Tick;
 
 /// The lock-free counters of one breaker.
@@ -27,8 +27,10 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn new(config: &Config) -> Self {
-        let owned = super::stripes::stripe_count();
+    /// Counters with `owned` single-writer stripes (see
+    /// [`stripe_count`](super::stripes::stripe_count)); zero makes the
+    /// compact form, one shared stripe that every thread adds to atomically.
+    pub(crate) fn new(config: &Config, owned: usize) -> Self {
         let width = match config.policy {
             Policy::Rate {
                 window: WindowKind::Time(seconds),
@@ -41,10 +43,6 @@ impl Counters {
             rejections: Stripes::new(1, owned),
         }
     }
-}
-
-pub(crate) fn second_of(now: Tick) -> u64 {
-    now.as_nanos() / 1_000_000_000
 }
 
 fn rate(part: u32, whole: u32) -> f64 {
@@ -114,9 +112,6 @@ pub(crate) enum Recorder {
         /// window; of that second, only what exceeds `cleared_counts`.
         cleared_second: u64,
         cleared_counts: Box<[u32]>,
-        /// Per-second totals, oldest first; reused so decisions never
-        /// allocate.
-        scratch: Vec<Totals>,
     },
     Consecutive {
         failures: u32,
@@ -140,7 +135,6 @@ impl Recorder {
                 window: TimeWindow::new(seconds),
                 cleared_second: 0,
                 cleared_counts: counters.successes.at(0).collect(),
-                scratch: Vec::with_capacity(seconds as usize),
             },
             Policy::Consecutive { .. } => Recorder::Consecutive { failures: 0 },
         }
@@ -189,14 +183,12 @@ impl Recorder {
         self.fold(counters);
         match self {
             Recorder::Count { window, .. } => window.totals(),
-            Recorder::Time { .. } => {
-                self.fill_seconds(counters, now);
-                let Recorder::Time { scratch, .. } = self else {
-                    unreachable!()
-                };
-                scratch
-                    .iter()
-                    .fold(Totals::default(), |sum, t| sum.plus(*t))
+            Recorder::Time { window, .. } => {
+                let current = second_of(now);
+                let oldest = (current + 1).saturating_sub(window.seconds());
+                (oldest..=current).fold(Totals::default(), |sum, second| {
+                    sum.plus(self.second_totals(counters, second))
+                })
             }
             Recorder::Consecutive { failures } => Totals {
                 calls: *failures,
@@ -206,37 +198,30 @@ impl Recorder {
         }
     }
 
-    /// Per-second totals of the window at `now` into `scratch`, oldest
-    /// second first.
-    fn fill_seconds(&mut self, counters: &Counters, now: Tick) {
+    /// What a time window holds for `second`: calls recorded under the lock
+    /// plus the stripes' successes since the last clear.
+    fn second_totals(&self, counters: &Counters, second: u64) -> Totals {
         let Recorder::Time {
             window,
             cleared_second,
             cleared_counts,
-            scratch,
         } = self
         else {
-            return;
+            return Totals::default();
         };
-        let current = second_of(now);
-        let span = window.seconds();
-        scratch.clear();
-        for second in (current + 1).saturating_sub(span)..=current {
-            let mut totals = window.at(second);
-            if second >= *cleared_second {
-                let stripes = counters.successes.at(second);
-                let fresh: u32 = if second == *cleared_second {
-                    stripes
-                        .zip(cleared_counts.iter())
-                        .map(|(now, then)| now.saturating_sub(*then))
-                        .sum()
-                } else {
-                    stripes.sum()
-                };
-                totals.calls += fresh;
-            }
-            scratch.push(totals);
+        let mut totals = window.at(second);
+        if second >= *cleared_second {
+            let stripes = counters.successes.at(second);
+            totals.calls += if second == *cleared_second {
+                stripes
+                    .zip(cleared_counts.iter())
+                    .map(|(now, then)| now.saturating_sub(*then))
+                    .sum::<u32>()
+            } else {
+                stripes.sum::<u32>()
+            };
         }
+        totals
     }
 
     /// Empties the window, stripes included.
@@ -290,20 +275,20 @@ impl Recorder {
                 }
             }
             Recorder::Time { .. } => {
-                self.fill_seconds(counters, now);
-                let Recorder::Time { scratch, .. } = self else {
-                    unreachable!()
-                };
                 // At second `current + d` the oldest `d` seconds have left
                 // the window; successes still to come only add calls.
-                let mut totals = scratch.iter().fold(Totals::default(), |s, t| s.plus(*t));
+                let mut totals = self.totals(counters, now);
                 let current = second_of(now);
-                for d in 0..scratch.len() {
-                    if d > 0 {
-                        totals.remove(scratch[d - 1]);
+                let span = match self {
+                    Recorder::Time { window, .. } => window.seconds(),
+                    _ => 0,
+                };
+                for d in 0..span {
+                    if d > 0 && current + d >= span {
+                        totals.remove(self.second_totals(counters, current + d - span));
                     }
                     if success_could_trip(config, totals) {
-                        return Tick::from_nanos((current + d as u64) * 1_000_000_000);
+                        return Tick::from_nanos((current + d).saturating_mul(1_000_000_000));
                     }
                 }
                 Tick::MAX

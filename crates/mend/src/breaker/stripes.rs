@@ -100,6 +100,16 @@ impl Stripes {
             .sum()
     }
 
+    /// A number that changes whenever any counter does: every update makes
+    /// its word larger (a count goes up, or a newer second's tag replaces an
+    /// older one), so the wrapping sum of all words moves on every update.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.lines
+            .iter()
+            .flat_map(|line| line.0.iter())
+            .fold(0u64, |sum, c| sum.wrapping_add(c.load(Ordering::Relaxed)))
+    }
+
     /// Counts one success in `second` on the calling thread's stripe (time
     /// windows).
     #[inline]

@@ -103,7 +103,9 @@ impl CountWindow {
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
-    second: u64,
+    /// The second's low 32 bits: buckets are 16 bytes, and a bucket is
+    /// replaced long before its second could wrap (136 years).
+    second: u32,
     totals: Totals,
 }
 
@@ -113,7 +115,8 @@ pub(crate) struct TimeWindow {
     buckets: Box<[Bucket]>,
 }
 
-fn second_of(now: Tick) -> u64 {
+/// The coarse-clock second a tick falls in.
+pub(crate) fn second_of(now: Tick) -> u64 {
     now.as_nanos() / 1_000_000_000
 }
 
@@ -128,9 +131,9 @@ impl TimeWindow {
         let second = second_of(now);
         let len = self.buckets.len() as u64;
         let bucket = &mut self.buckets[(second % len) as usize];
-        if bucket.second != second {
+        if bucket.second != second as u32 {
             *bucket = Bucket {
-                second,
+                second: second as u32,
                 totals: Totals::default(),
             };
         }
@@ -145,7 +148,7 @@ impl TimeWindow {
     /// What was recorded in `second` (zero if its bucket has moved on).
     pub(crate) fn at(&self, second: u64) -> Totals {
         let bucket = &self.buckets[(second % self.seconds()) as usize];
-        if bucket.second == second {
+        if bucket.second == second as u32 {
             bucket.totals
         } else {
             Totals::default()

@@ -1,4 +1,5 @@
-//! Proof that mend's call paths never allocate.
+//! Proof that mend's call paths never allocate, and that a breaker registry
+//! keeps to its memory budget per key.
 //!
 //! dhat counts every allocation in the process, so this binary holds a single
 //! test: nothing else may run beside it. Each scenario warms up first (a
@@ -7,7 +8,7 @@
 
 use std::time::Duration;
 
-use mend::breaker::{CircuitBreaker, State};
+use mend::breaker::{BreakerRegistry, CircuitBreaker, State};
 use mend::clock::ManualClock;
 
 #[global_allocator]
@@ -58,9 +59,73 @@ fn breakers(clock: &ManualClock) -> Vec<(&'static str, CircuitBreaker<ManualCloc
     ]
 }
 
+/// Heap bytes held per key by a registry of 100,000 keys built like
+/// `template`.
+fn registry_bytes_per_key(template: mend::breaker::Builder<ManualClock>) -> u64 {
+    const KEYS: u64 = 100_000;
+    let before = dhat::HeapStats::get().curr_bytes;
+    let registry = BreakerRegistry::builder(template)
+        .max_keys(KEYS as usize)
+        .build::<u64>()
+        .unwrap();
+    for key in 0..KEYS {
+        let breaker = registry.get(&key).unwrap();
+        let _ = breaker.call(ok);
+    }
+    let held = dhat::HeapStats::get().curr_bytes - before;
+    drop(registry);
+    held as u64 / KEYS
+}
+
 #[test]
-fn no_call_path_allocates() {
+fn no_call_path_allocates_and_registries_fit_their_budget() {
     let _profiler = dhat::Profiler::builder().testing().build();
+    no_call_path_allocates();
+    registries_fit_their_budget();
+}
+
+/// Heap bytes per key a registry may hold, by window: 100,000 keys of
+/// consecutive-failure or 100-call breakers in 150 MB, of 60-second
+/// windows in 300 MB.
+const BUDGET_SMALL: u64 = 1_536;
+const BUDGET_TIME_60S: u64 = 3_072;
+
+fn registries_fit_their_budget() {
+    let clock = ManualClock::new();
+    let template = || {
+        CircuitBreaker::builder("r")
+            .without_logging()
+            .clock(clock.clone())
+    };
+    for (name, template, budget) in [
+        (
+            "consecutive failures",
+            template().consecutive_failures(5),
+            BUDGET_SMALL,
+        ),
+        (
+            "count window of 100",
+            template().count_window(100),
+            BUDGET_SMALL,
+        ),
+        (
+            "time window of 60 s",
+            template().time_window(Duration::from_secs(60)),
+            BUDGET_TIME_60S,
+        ),
+    ] {
+        let per_key = registry_bytes_per_key(template);
+        println!("registry of 100,000 keys, {name}: {per_key} bytes per key");
+        assert!(per_key <= budget, "{name}: {per_key} bytes per key");
+    }
+    let standalone = template().count_window(100).build().unwrap();
+    println!(
+        "standalone breaker, count window of 100: {} bytes (struct and stripes)",
+        standalone.footprint()
+    );
+}
+
+fn no_call_path_allocates() {
     let clock = ManualClock::new();
     for (name, breaker) in breakers(&clock) {
         let _ = breaker.call(ok); // claims this thread's stripe slot
