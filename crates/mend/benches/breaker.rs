@@ -10,16 +10,18 @@
 //! closed with exactly `iters` calls recorded, so a bench can never be
 //! measuring a fast rejection.
 
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use dashmap::DashMap;
 use failsafe::CircuitBreaker as _;
-use mend::breaker::{CircuitBreaker, State};
+use mend::breaker::{BreakerRegistry, CircuitBreaker, State};
 
 type Job = Arc<dyn Fn(u64) + Send + Sync>;
 
@@ -89,9 +91,37 @@ fn dependency() -> Result<u64, ()> {
     Ok(black_box(1))
 }
 
+#[inline(never)]
+fn failing_dependency() -> Result<u64, ()> {
+    black_box(Err(()))
+}
+
+/// `n` calls through `breaker`, every `fail_every`-th one failing (the
+/// first included).
+#[inline(always)]
+fn calls(breaker: &CircuitBreaker, n: u64, fail_every: Option<u64>) {
+    match fail_every {
+        None => {
+            for _ in 0..n {
+                let _ = black_box(breaker.call(dependency));
+            }
+        }
+        Some(every) => {
+            for i in 0..n {
+                let f = if i % every == 0 {
+                    failing_dependency
+                } else {
+                    dependency
+                };
+                let _ = black_box(breaker.call(f));
+            }
+        }
+    }
+}
+
 fn mend_time_window() -> CircuitBreaker {
     CircuitBreaker::builder("bench")
-        .time_window(Duration::from_secs(3600))
+        .time_window(Duration::from_secs(60))
         .minimum_calls(10)
         .without_logging()
         .build()
@@ -117,7 +147,7 @@ fn mend_consecutive() -> CircuitBreaker {
 
 fn mend_slow_call() -> CircuitBreaker {
     CircuitBreaker::builder("bench")
-        .time_window(Duration::from_secs(3600))
+        .time_window(Duration::from_secs(60))
         .minimum_calls(10)
         .slow_call_duration(Duration::from_secs(1))
         .without_logging()
@@ -125,13 +155,14 @@ fn mend_slow_call() -> CircuitBreaker {
         .unwrap()
 }
 
-/// Checks the breaker measured `iters` admitted, recorded successes.
-fn assert_recorded(breaker: &CircuitBreaker, iters: u64, exact: bool) {
+/// Checks the breaker measured `iters` admitted, recorded calls, of which
+/// `failures` failed.
+fn assert_recorded(breaker: &CircuitBreaker, iters: u64, failures: u64, exact: bool) {
     let metrics = breaker.metrics();
     assert_eq!(
         metrics.state,
         State::Closed,
-        "the bench must measure a closed breaker"
+        "must measure a closed breaker"
     );
     assert_eq!(metrics.not_permitted_calls, 0);
     if exact {
@@ -140,46 +171,37 @@ fn assert_recorded(breaker: &CircuitBreaker, iters: u64, exact: bool) {
             iters,
             "every call recorded"
         );
+        assert_eq!(u64::from(metrics.failed_calls), failures);
     }
-    assert_eq!(metrics.failed_calls, 0);
 }
 
-/// Per-call cost of `make()`'s breaker on `workers` (None: this thread).
-fn bench_mend(
-    c: &mut Criterion,
-    name: &str,
-    workers: Option<&Workers>,
-    make: fn(u64) -> CircuitBreaker,
-    exact: bool,
-) {
+/// Per-call cost of `make()`'s breaker on `workers` (None: this thread),
+/// every `fail_every`-th call failing.
+fn bench_mend(c: &mut Criterion, name: &str, workers: Option<&Workers>, variant: &Variant) {
+    let &(_, make, exact, fail_every) = variant;
     c.bench_function(name, |b| {
         b.iter_custom(|iters| {
             let threads = workers.map_or(1, |w| w.jobs.len() as u64);
-            let iters = iters / threads * threads;
-            let breaker = Arc::new(make(iters));
+            let share = iters.max(threads) / threads;
+            let breaker = Arc::new(make(share * threads));
             let elapsed = match workers {
                 None => {
                     #[allow(clippy::disallowed_methods)] // benches time with the real clock
                     let start = Instant::now();
-                    for _ in 0..iters {
-                        let _ = black_box(breaker.call(dependency));
-                    }
+                    calls(&breaker, share, fail_every);
                     start.elapsed()
                 }
                 Some(w) => {
                     let shared = breaker.clone();
                     w.run(
-                        iters,
-                        Arc::new(move |n| {
-                            for _ in 0..n {
-                                let _ = black_box(shared.call(dependency));
-                            }
-                        }),
+                        share * threads,
+                        Arc::new(move |n| calls(&shared, n, fail_every)),
                     )
                 }
             };
-            assert_recorded(&breaker, iters, exact);
-            elapsed
+            let failures = fail_every.map_or(0, |every| share.div_ceil(every)) * threads;
+            assert_recorded(&breaker, share * threads, failures, exact);
+            elapsed.mul_f64(share as f64 * threads as f64 / iters as f64)
         })
     });
 }
@@ -241,15 +263,28 @@ fn peers(threads: usize) -> Vec<(&'static str, Job)> {
 }
 
 /// A mend configuration to bench: its name, how to build it for `iters`
-/// calls, and whether every call shows in its window.
-type Variant = (&'static str, fn(u64) -> CircuitBreaker, bool);
+/// calls, whether every call shows in its window, and how often a call
+/// fails.
+type Variant = (&'static str, fn(u64) -> CircuitBreaker, bool, Option<u64>);
 
-fn mend_variants() -> [Variant; 4] {
+fn mend_variants() -> [Variant; 6] {
     [
-        ("mend time window", |_| mend_time_window(), true),
-        ("mend count window", mend_count_window, true),
-        ("mend consecutive", |_| mend_consecutive(), false),
-        ("mend slow-call on", |_| mend_slow_call(), true),
+        ("mend time window", |_| mend_time_window(), true, None),
+        ("mend count window", mend_count_window, true, None),
+        ("mend consecutive", |_| mend_consecutive(), false, None),
+        ("mend slow-call on", |_| mend_slow_call(), true, None),
+        (
+            "mend time window, 1 in 128 fails",
+            |_| mend_time_window(),
+            true,
+            Some(128),
+        ),
+        (
+            "mend count window, 1 in 128 fails",
+            mend_count_window,
+            true,
+            Some(128),
+        ),
     ]
 }
 
@@ -257,8 +292,8 @@ fn one_thread(c: &mut Criterion) {
     for (name, call) in peers(1) {
         bench_peer(c, &format!("1 thread/{name}"), None, call);
     }
-    for (name, make, exact) in mend_variants() {
-        bench_mend(c, &format!("1 thread/{name}"), None, make, exact);
+    for variant in mend_variants() {
+        bench_mend(c, &format!("1 thread/{}", variant.0), None, &variant);
     }
 }
 
@@ -267,11 +302,78 @@ fn two_threads(c: &mut Criterion) {
     for (name, call) in peers(2) {
         bench_peer(c, &format!("2 threads/{name}"), Some(&workers), call);
     }
-    for (name, make, exact) in mend_variants() {
-        bench_mend(c, &format!("2 threads/{name}"), Some(&workers), make, exact);
+    for variant in mend_variants() {
+        bench_mend(
+            c,
+            &format!("2 threads/{}", variant.0),
+            Some(&workers),
+            &variant,
+        );
     }
     workers.finish();
 }
 
-criterion_group!(benches, one_thread, two_threads);
+/// Looking a key's breaker up: mend's registry beside the two maps one
+/// would otherwise reach for, each handing out an `Arc` to the breaker.
+fn registry_lookup(c: &mut Criterion) {
+    const KEYS: usize = 1_000;
+    let keys: Arc<Vec<String>> =
+        Arc::new((0..KEYS).map(|i| format!("host-{i}.internal")).collect());
+    let registry = Arc::new(
+        BreakerRegistry::builder(CircuitBreaker::builder("hosts").without_logging())
+            .max_keys(KEYS)
+            .build::<String>()
+            .unwrap(),
+    );
+    let rwlock: Arc<RwLock<HashMap<String, Arc<CircuitBreaker>>>> = Arc::default();
+    let dashmap: Arc<DashMap<String, Arc<CircuitBreaker>>> = Arc::default();
+    for key in keys.iter() {
+        let _ = registry.get(key).unwrap();
+        rwlock
+            .write()
+            .unwrap()
+            .insert(key.clone(), Arc::new(mend_time_window()));
+        dashmap.insert(key.clone(), Arc::new(mend_time_window()));
+    }
+    let lookups: Vec<(&str, Job)> = vec![
+        ("mend BreakerRegistry::get", {
+            let (keys, registry) = (keys.clone(), registry.clone());
+            Arc::new(move |n| {
+                for i in 0..n as usize {
+                    black_box(registry.get(&keys[i % KEYS]).unwrap());
+                }
+            })
+        }),
+        ("RwLock<HashMap> read + clone", {
+            let (keys, map) = (keys.clone(), rwlock.clone());
+            Arc::new(move |n| {
+                for i in 0..n as usize {
+                    black_box(map.read().unwrap().get(&keys[i % KEYS]).cloned());
+                }
+            })
+        }),
+        ("DashMap get + clone", {
+            let (keys, map) = (keys.clone(), dashmap.clone());
+            Arc::new(move |n| {
+                for i in 0..n as usize {
+                    black_box(map.get(&keys[i % KEYS]).map(|b| b.clone()));
+                }
+            })
+        }),
+    ];
+    let workers = Workers::new(2);
+    for (name, lookup) in &lookups {
+        bench_peer(c, &format!("1 thread/lookup/{name}"), None, lookup.clone());
+        bench_peer(
+            c,
+            &format!("2 threads/lookup/{name}"),
+            Some(&workers),
+            lookup.clone(),
+        );
+    }
+    workers.finish();
+    assert_eq!(registry.len(), KEYS, "every lookup hit an existing key");
+}
+
+criterion_group!(benches, one_thread, two_threads, registry_lookup);
 criterion_main!(benches);
