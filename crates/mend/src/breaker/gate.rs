@@ -77,13 +77,13 @@ impl GateWord {
         GateWord(word)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn state(self) -> State {
         state_of((self.0 & STATE_BITS) >> STATE_SHIFT)
     }
 
     /// The admission a call takes without the lock, if this gate allows one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn admission(self) -> Option<Admission> {
         (self.0 & ADMIT != 0).then_some(Admission(self.0))
     }
@@ -123,17 +123,17 @@ impl Admission {
         Admission(word)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn generation(self) -> u64 {
         self.0 >> GENERATION_SHIFT
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn trial(self) -> bool {
         self.0 & TRIAL != 0
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn records(self) -> bool {
         self.0 & RECORDS != 0
     }
@@ -141,7 +141,7 @@ impl Admission {
     /// True if a success of this call may be counted without the lock
     /// under `gate`: admitted lock-free under exactly this gate, which lets
     /// successes through.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn fast_success_under(self, gate: GateWord) -> bool {
         self.0 == gate.0 && gate.0 & FAST_SUCCESS != 0
     }
@@ -164,12 +164,12 @@ impl Gate {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn load(&self) -> GateWord {
         GateWord(self.word.load(Ordering::Acquire))
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn until(&self) -> Tick {
         Tick::from_nanos(self.until.load(Ordering::Relaxed))
     }

@@ -27,7 +27,7 @@ pub struct Permit<'a, C: Clock, K> {
 }
 
 impl<'a, C: Clock, K> Permit<'a, C, K> {
-    #[inline]
+    #[inline(always)]
     pub(super) fn new(breaker: &'a CircuitBreaker<C, K>, admission: Admission) -> Self {
         let started = match breaker.slow_call_duration {
             Some(_) if admission.records() => breaker.clock.precise(),
@@ -62,13 +62,13 @@ impl<'a, C: Clock, K> Permit<'a, C, K> {
     }
 
     /// Records `outcome`.
-    #[inline]
+    #[inline(always)]
     pub fn record(mut self, outcome: Outcome) {
         self.finish(outcome);
     }
 
     /// Classifies `result` with the breaker's classifier and records it.
-    #[inline]
+    #[inline(always)]
     pub fn record_result<T, E>(self, result: &Result<T, E>)
     where
         K: Classify<T, E>,
@@ -77,8 +77,8 @@ impl<'a, C: Clock, K> Permit<'a, C, K> {
         self.record(outcome);
     }
 
-    #[inline]
-    fn finish(&mut self, outcome: Outcome) {
+    #[inline(always)]
+    pub(super) fn finish(&mut self, outcome: Outcome) {
         self.done = true;
         if !self.admission.records() {
             return;
@@ -94,7 +94,7 @@ impl<'a, C: Clock, K> Permit<'a, C, K> {
 }
 
 impl<C: Clock, K> Drop for Permit<'_, C, K> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         if !self.done {
             self.abandon();

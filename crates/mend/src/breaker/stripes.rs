@@ -81,7 +81,7 @@ impl Stripes {
     }
 
     /// Counts one success on the calling thread's stripe (count windows).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&self) {
         let slot = thread_slot();
         if slot < self.owned && !cfg!(loom) {
@@ -112,7 +112,7 @@ impl Stripes {
 
     /// Counts one success in `second` on the calling thread's stripe (time
     /// windows).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add_at(&self, second: u64) {
         let tag = tag_of(second);
         let index = (second as usize) & (self.width - 1);
@@ -184,7 +184,7 @@ impl Drop for SlotGuard {
 }
 
 /// This thread's slot: the lowest number free when it first asked.
-#[inline]
+#[inline(always)]
 pub(crate) fn thread_slot() -> usize {
     let slot = SLOT.with(Cell::get);
     if slot != NO_SLOT {
