@@ -78,6 +78,7 @@ mod recorder;
 mod registry;
 mod state;
 mod stripes;
+mod time_tally;
 mod window;
 
 #[cfg(all(test, loom))]

@@ -14,7 +14,8 @@
 
 use super::config::{Config, Policy, WindowKind};
 use super::stripes::Stripes;
-use super::window::{CountWindow, TimeWindow, Totals, second_of};
+use super::time_tally::TimeTally;
+use super::window::{CountWindow, Totals};
 use crate::clock::Tick;
 
 /// The lock-free counters of one breaker.
@@ -82,7 +83,7 @@ pub(crate) fn rate_trips(config: &Config, totals: Totals, trials: bool) -> bool 
 /// Whether some number of further successes could make `totals` trip: the
 /// rate is highest at the success that brings the window to
 /// `minimum_calls` (or at the very next one, past it).
-fn success_could_trip(config: &Config, totals: Totals) -> bool {
+pub(crate) fn success_could_trip(config: &Config, totals: Totals) -> bool {
     let Policy::Rate {
         minimum_calls,
         failure_rate_threshold,
@@ -106,13 +107,7 @@ pub(crate) enum Recorder {
         /// clear).
         folded: u64,
     },
-    Time {
-        window: TimeWindow,
-        /// Stripe counts of seconds before `cleared_second` are not in the
-        /// window; of that second, only what exceeds `cleared_counts`.
-        cleared_second: u64,
-        cleared_counts: Box<[u32]>,
-    },
+    Time(TimeTally),
     Consecutive {
         failures: u32,
     },
@@ -131,11 +126,7 @@ impl Recorder {
             Policy::Rate {
                 window: WindowKind::Time(seconds),
                 ..
-            } => Recorder::Time {
-                window: TimeWindow::new(seconds),
-                cleared_second: 0,
-                cleared_counts: counters.successes.at(0).collect(),
-            },
+            } => Recorder::Time(TimeTally::new(seconds, counters)),
             Policy::Consecutive { .. } => Recorder::Consecutive { failures: 0 },
         }
     }
@@ -162,9 +153,9 @@ impl Recorder {
                 }
                 rate_trips(config, self.totals(counters, now), false)
             }
-            Recorder::Time { window, .. } => {
-                window.record(now, failed, slow);
-                rate_trips(config, self.totals(counters, now), false)
+            Recorder::Time(tally) => {
+                tally.record(now, failed, slow);
+                rate_trips(config, tally.totals(counters, now), false)
             }
         }
     }
@@ -183,45 +174,13 @@ impl Recorder {
         self.fold(counters);
         match self {
             Recorder::Count { window, .. } => window.totals(),
-            Recorder::Time { window, .. } => {
-                let current = second_of(now);
-                let oldest = (current + 1).saturating_sub(window.seconds());
-                (oldest..=current).fold(Totals::default(), |sum, second| {
-                    sum.plus(self.second_totals(counters, second))
-                })
-            }
+            Recorder::Time(tally) => tally.totals(counters, now),
             Recorder::Consecutive { failures } => Totals {
                 calls: *failures,
                 failures: *failures,
                 slow: 0,
             },
         }
-    }
-
-    /// What a time window holds for `second`: calls recorded under the lock
-    /// plus the stripes' successes since the last clear.
-    fn second_totals(&self, counters: &Counters, second: u64) -> Totals {
-        let Recorder::Time {
-            window,
-            cleared_second,
-            cleared_counts,
-        } = self
-        else {
-            return Totals::default();
-        };
-        let mut totals = window.at(second);
-        if second >= *cleared_second {
-            let stripes = counters.successes.at(second);
-            totals.calls += if second == *cleared_second {
-                stripes
-                    .zip(cleared_counts.iter())
-                    .map(|(now, then)| now.saturating_sub(*then))
-                    .sum::<u32>()
-            } else {
-                stripes.sum::<u32>()
-            };
-        }
-        totals
     }
 
     /// Empties the window, stripes included.
@@ -231,21 +190,7 @@ impl Recorder {
                 window.clear();
                 *folded = counters.successes.total();
             }
-            Recorder::Time {
-                window,
-                cleared_second,
-                cleared_counts,
-                ..
-            } => {
-                window.clear();
-                *cleared_second = second_of(now);
-                for (slot, count) in cleared_counts
-                    .iter_mut()
-                    .zip(counters.successes.at(*cleared_second))
-                {
-                    *slot = count;
-                }
-            }
+            Recorder::Time(tally) => tally.clear(counters, now),
             Recorder::Consecutive { failures } => *failures = 0,
         }
     }
@@ -274,25 +219,7 @@ impl Recorder {
                     Tick::MAX
                 }
             }
-            Recorder::Time { .. } => {
-                // At second `current + d` the oldest `d` seconds have left
-                // the window; successes still to come only add calls.
-                let mut totals = self.totals(counters, now);
-                let current = second_of(now);
-                let span = match self {
-                    Recorder::Time { window, .. } => window.seconds(),
-                    _ => 0,
-                };
-                for d in 0..span {
-                    if d > 0 && current + d >= span {
-                        totals.remove(self.second_totals(counters, current + d - span));
-                    }
-                    if success_could_trip(config, totals) {
-                        return Tick::from_nanos((current + d).saturating_mul(1_000_000_000));
-                    }
-                }
-                Tick::MAX
-            }
+            Recorder::Time(tally) => tally.armed_from(config, counters, now),
         }
     }
 }
