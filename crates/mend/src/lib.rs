@@ -62,3 +62,8 @@ pub mod observe;
 mod sync;
 
 pub use error::{Elapsed, Error, Rejected};
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctest;
