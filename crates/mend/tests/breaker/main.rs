@@ -1,0 +1,7 @@
+//! Tests of the circuit breaker: a reference model checked against the real
+//! breaker with proptest, targeted tests of each transition, the builder's
+//! errors and the breaker under real threads.
+
+mod model;
+mod props;
+mod support;
