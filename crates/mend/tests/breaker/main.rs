@@ -2,6 +2,8 @@
 //! breaker with proptest, targeted tests of each transition, the builder's
 //! errors and the breaker under real threads.
 
+mod manual;
 mod model;
 mod props;
 mod support;
+mod transitions;

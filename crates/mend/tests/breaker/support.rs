@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mend::breaker::{BreakerEvent, Builder, CircuitBreaker};
+use mend::breaker::{BreakerEvent, Builder, CircuitBreaker, State};
 use mend::classify::{Outcome, OutcomeFn, outcome_fn};
 use mend::clock::{Clock, ManualClock};
 use mend::observe::Event;
@@ -33,6 +33,11 @@ impl Events {
     /// The events since the last `take`.
     pub(crate) fn take(&self) -> Vec<BreakerEvent> {
         std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
+    /// (from, to) of the events since the last `take`.
+    pub(crate) fn transitions(&self) -> Vec<(State, State)> {
+        self.take().iter().map(|e| (e.from, e.to)).collect()
     }
 }
 
@@ -114,4 +119,31 @@ pub(crate) fn breaker_for(
         .on_event(events.sink())
         .build()
         .expect("the spec is valid")
+}
+
+/// A consecutive-failures breaker on a manual clock: the simplest to drive.
+pub(crate) fn consecutive(
+    failures: u32,
+    half_open_calls: u32,
+    wait: Duration,
+    clock: &ManualClock,
+    events: &Events,
+) -> CircuitBreaker<ManualClock> {
+    CircuitBreaker::builder("test")
+        .consecutive_failures(failures)
+        .half_open_calls(half_open_calls)
+        .wait_in_open(wait)
+        .clock(clock.clone())
+        .without_logging()
+        .on_event(events.sink())
+        .build()
+        .expect("valid settings")
+}
+
+/// `Rejected::Open`'s `retry_after`, or a panic if `result` is not that.
+pub(crate) fn retry_after<T: std::fmt::Debug>(result: Result<T, mend::Rejected>) -> Duration {
+    match result {
+        Err(mend::Rejected::Open { retry_after }) => retry_after,
+        other => panic!("expected Rejected::Open, got {other:?}"),
+    }
 }
