@@ -2,6 +2,7 @@
 //! breaker with proptest, targeted tests of each transition, the builder's
 //! errors and the breaker under real threads.
 
+mod builder;
 mod manual;
 mod model;
 mod props;
