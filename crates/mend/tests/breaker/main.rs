@@ -3,6 +3,7 @@
 //! errors and the breaker under real threads.
 
 mod builder;
+mod concurrency;
 mod manual;
 mod model;
 mod props;
