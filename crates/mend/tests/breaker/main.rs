@@ -4,8 +4,10 @@
 
 mod builder;
 mod concurrency;
+mod display;
 mod manual;
 mod model;
 mod props;
 mod support;
+mod timing;
 mod transitions;

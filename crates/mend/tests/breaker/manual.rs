@@ -241,18 +241,3 @@ fn classify_leaves_ignored_errors_out_of_the_rates() {
     let _ = b.call(refused);
     assert_eq!(b.state(), State::Open);
 }
-
-#[test]
-fn debug_shows_the_name_and_state() {
-    let clock = ManualClock::new();
-    let b = CircuitBreaker::builder("dbg")
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    assert_eq!(b.name(), "dbg");
-    let shown = format!("{b:?}");
-    assert!(
-        shown.contains("\"dbg\"") && shown.contains("Closed"),
-        "{shown}"
-    );
-}

@@ -74,6 +74,19 @@ pub(crate) fn result_for(outcome: Outcome) -> Result<(), CallError> {
     }
 }
 
+/// A breaker on a manual clock with the test classifier.
+pub(crate) type Breaker = CircuitBreaker<ManualClock, TestClassify>;
+
+/// A successful call through `b`.
+pub(crate) fn ok(b: &Breaker) {
+    b.call(|| Ok::<(), CallError>(())).unwrap();
+}
+
+/// A failed call through `b`.
+pub(crate) fn fail(b: &Breaker) {
+    assert!(b.call(|| Err::<(), _>(CallError::Down)).is_err());
+}
+
 /// Applies `spec` to a builder.
 pub(crate) fn configure<C: Clock, K>(spec: &Spec, builder: Builder<C, K>) -> Builder<C, K> {
     let half = |t: u32| f64::from(t) / 2.0;
