@@ -1,8 +1,8 @@
 //! The breaker under real threads: races for half-open's trial slots,
 //! counts that add up exactly, and the types that cross threads.
 
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Barrier;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -52,30 +52,46 @@ fn racing_threads_get_exactly_half_open_calls_trial_slots() {
     clock.advance(SEC);
     assert_eq!(b.state(), State::HalfOpen);
     for round in 0..20 {
-        let admitted = AtomicUsize::new(0);
         let (start, tried) = (Barrier::new(THREADS), Barrier::new(THREADS));
-        thread::scope(|s| {
-            for _ in 0..THREADS {
-                s.spawn(|| {
-                    start.wait();
-                    let permit = b.try_acquire();
-                    match &permit {
-                        Ok(p) => {
-                            assert!(p.is_trial());
-                            admitted.fetch_add(1, Ordering::Relaxed);
+        let answers: Vec<_> = thread::scope(|s| {
+            let racers: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        // Reach the second barrier even if acquiring panics,
+                        // so a broken breaker fails the test instead of
+                        // hanging it.
+                        let permit = catch_unwind(AssertUnwindSafe(|| b.try_acquire()));
+                        let answer = match &permit {
+                            Ok(Ok(p)) => Ok(p.is_trial()),
+                            Ok(Err(rejected)) => Err(rejected.clone()),
+                            Err(_) => Err(Rejected::Full),
+                        };
+                        // Hold the permit until every thread has tried.
+                        tried.wait();
+                        if let Err(panic) = permit {
+                            resume_unwind(panic);
                         }
-                        Err(Rejected::Open { retry_after }) => {
-                            assert_eq!(*retry_after, Duration::ZERO);
-                        }
-                        Err(other) => panic!("{other:?}"),
-                    }
-                    // Hold the permit until every thread has tried.
-                    tried.wait();
-                    drop(permit);
-                });
-            }
+                        answer
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().unwrap()).collect()
         });
-        assert_eq!(admitted.into_inner(), 3, "round {round}");
+        let admitted = answers.iter().filter(|a| a.is_ok()).count();
+        assert_eq!(admitted, 3, "round {round}: {answers:?}");
+        for answer in answers {
+            match answer {
+                Ok(trial) => assert!(trial, "round {round}: admitted as a trial"),
+                Err(rejected) => assert_eq!(
+                    rejected,
+                    Rejected::Open {
+                        retry_after: Duration::ZERO
+                    },
+                    "round {round}"
+                ),
+            }
+        }
     }
     assert_eq!(b.state(), State::HalfOpen, "dropped trials give slots back");
     assert_eq!(b.metrics().not_permitted_calls, 20 * (THREADS as u64 - 3));

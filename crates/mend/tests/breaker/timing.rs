@@ -154,3 +154,19 @@ fn a_growing_wait_that_overflows_is_capped() {
     // 1e300 s, then 1e600 s (infinite as an f64): both capped.
     assert_eq!(waits, [SEC, 60 * SEC, 60 * SEC, 60 * SEC]);
 }
+
+#[test]
+fn the_first_growing_wait_is_exactly_the_base() {
+    // More nanoseconds than an f64 of seconds holds exactly.
+    let base = Duration::new(200 * 86_400, 1);
+    let clock = ManualClock::new();
+    let b = CircuitBreaker::builder("exact")
+        .consecutive_failures(1)
+        .wait_in_open_growing(base, 2.0, 4 * base)
+        .clock(clock.clone())
+        .without_logging()
+        .build()
+        .unwrap();
+    let _ = b.call(|| Err::<(), _>("down"));
+    assert_eq!(retry_after(b.try_acquire()), base);
+}
