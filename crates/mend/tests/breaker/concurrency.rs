@@ -3,14 +3,15 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Barrier;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mend::Rejected;
 use mend::breaker::{BreakerEvent, BuildError, CircuitBreaker, Metrics, Permit, State};
 use mend::classify::DefaultClassify;
 use mend::clock::{ManualClock, SystemClock};
 use mend::observe::Event;
+use mend::{Error, Rejected};
 
 use crate::support::{Events, consecutive, retry_after};
 
@@ -211,4 +212,47 @@ fn system_clock_breaker_goes_half_open_after_its_wait() {
     wait_until("the breaker is half-open", || b.state() == State::HalfOpen);
     b.call(|| Ok::<(), &str>(())).unwrap();
     assert_eq!(b.state(), State::Closed);
+}
+
+/// Transitions caused by racing threads may reach subscribers in any order
+/// (events are emitted outside the lock), but as a multiset they must form
+/// one path from `Closed` to the final state, and every rejection a caller
+/// saw must be counted.
+#[test]
+fn racing_transitions_form_one_consistent_history() {
+    let (clock, events) = (ManualClock::new(), Events::new());
+    let b = consecutive(2, 2, SEC, &clock, &events);
+    let rejected = AtomicU64::new(0);
+    let start = Barrier::new(THREADS);
+    thread::scope(|s| {
+        for t in 0..THREADS {
+            let (b, clock, rejected, start) = (&b, &clock, &rejected, &start);
+            s.spawn(move || {
+                start.wait();
+                for i in 0..1_000 {
+                    if t == 0 && i % 25 == 0 {
+                        clock.advance(SEC);
+                    }
+                    let fails = (i + t) % 3 != 0;
+                    let result = b.call(|| if fails { Err("down") } else { Ok(()) });
+                    if matches!(result, Err(Error::Rejected(_))) {
+                        rejected.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let seen = events.take();
+    assert!(seen.len() > 10, "the breaker should have cycled: {seen:?}");
+    let last = b.state();
+    for state in [State::Closed, State::Open, State::HalfOpen] {
+        let into = seen.iter().filter(|e| e.to == state).count();
+        let out_of = seen.iter().filter(|e| e.from == state).count();
+        let expected = i64::from(state == last) - i64::from(state == State::Closed);
+        assert_eq!(into as i64 - out_of as i64, expected, "{state}: {seen:?}");
+    }
+    let metrics = b.metrics();
+    assert_eq!(metrics.not_permitted_calls, rejected.into_inner());
+    let in_past_states: u64 = seen.iter().map(|e| e.rejected).sum();
+    assert!(in_past_states <= metrics.not_permitted_calls);
 }
