@@ -1,0 +1,347 @@
+//! Random sequences of calls, clock moves and manual state changes, driven
+//! through a real breaker and the reference model side by side; every
+//! admission, every event and (per case, either at every step or on demand)
+//! the state and metrics must agree.
+
+use std::time::Duration;
+
+use mend::breaker::{Metrics, Permit, State};
+use mend::classify::Outcome;
+use mend::clock::ManualClock;
+use mend::{Error, Rejected};
+use proptest::prelude::*;
+
+use crate::model::{Model, ModelEvent, ModelMetrics, Policy, Spec, Ticket, Wait};
+use crate::support::{Events, TestClassify, breaker_for, result_for};
+
+/// Cases per window kind; each runs up to `MAX_OPS` operations.
+const CASES: u32 = 512;
+const MAX_OPS: usize = 80;
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// `call` a closure that takes `millis` (on the manual clock).
+    Call {
+        outcome: Outcome,
+        millis: u64,
+    },
+    /// `try_acquire` and hold the permit.
+    Hold,
+    /// Record the outcome of a held permit (`index` modulo the number held),
+    /// with `record` or with the matching method.
+    Finish {
+        index: usize,
+        outcome: Outcome,
+        by_method: bool,
+    },
+    /// Drop a held permit without recording.
+    Release {
+        index: usize,
+    },
+    Advance {
+        millis: u64,
+    },
+    State,
+    Metrics,
+    Force(State),
+}
+
+fn outcome() -> impl Strategy<Value = Outcome> {
+    prop_oneof![
+        3 => Just(Outcome::Success),
+        3 => Just(Outcome::Failure),
+        1 => Just(Outcome::Ignored),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let call_millis = prop_oneof![Just(0u64), (0..12u64).prop_map(|k| k * 100), 0..1300u64];
+    let advance_millis = prop_oneof![
+        0..1000u64,
+        // Waits are multiples of 250 ms: land exactly on deadlines.
+        (1..=40u64).prop_map(|k| k * 250),
+        1000..3000u64,
+        5_000..70_000u64,
+    ];
+    prop_oneof![
+        10 => (outcome(), call_millis).prop_map(|(outcome, millis)| Op::Call { outcome, millis }),
+        3 => Just(Op::Hold),
+        3 => (any::<usize>(), outcome(), any::<bool>()).prop_map(|(index, outcome, by_method)| {
+            Op::Finish { index, outcome, by_method }
+        }),
+        1 => any::<usize>().prop_map(|index| Op::Release { index }),
+        5 => advance_millis.prop_map(|millis| Op::Advance { millis }),
+        1 => Just(Op::State),
+        1 => Just(Op::Metrics),
+        1 => prop_oneof![
+            Just(State::ForcedOpen),
+            Just(State::Disabled),
+            Just(State::MetricsOnly),
+            Just(State::Closed),
+        ]
+        .prop_map(Op::Force),
+    ]
+}
+
+fn quarter_seconds(range: std::ops::RangeInclusive<u64>) -> impl Strategy<Value = Duration> {
+    range.prop_map(|k| Duration::from_millis(k * 250))
+}
+
+fn wait() -> impl Strategy<Value = Wait> {
+    prop_oneof![
+        quarter_seconds(1..=20).prop_map(Wait::Fixed),
+        (quarter_seconds(1..=20), 1..=3u32, 1..=8u32).prop_map(|(base, multiplier, cap)| {
+            Wait::Growing {
+                base,
+                multiplier,
+                max: base * cap,
+            }
+        }),
+    ]
+}
+
+fn threshold() -> impl Strategy<Value = u32> {
+    prop_oneof![Just(100u32), Just(200u32), 1..=200u32]
+}
+
+/// A valid spec whose policy `policy` makes.
+fn spec(policy: impl Strategy<Value = (Policy, u32)>) -> impl Strategy<Value = Spec> {
+    (
+        policy,
+        threshold(),
+        threshold(),
+        proptest::option::of((1..=10u64).prop_map(|k| Duration::from_millis(k * 100))),
+        wait(),
+        1..=4u32,
+        proptest::option::of(quarter_seconds(1..=20)),
+    )
+        .prop_map(
+            |((policy, minimum_calls), failure, slow, slow_call_duration, wait, half, limit)| {
+                let consecutive = matches!(policy, Policy::Consecutive(_));
+                Spec {
+                    policy,
+                    minimum_calls,
+                    failure_threshold: failure,
+                    slow_threshold: slow,
+                    slow_call_duration: slow_call_duration.filter(|_| !consecutive),
+                    wait,
+                    half_open_calls: half,
+                    max_wait_in_half_open: limit,
+                }
+            },
+        )
+}
+
+fn count_policy() -> impl Strategy<Value = (Policy, u32)> {
+    (1..=8u32).prop_flat_map(|n| (Just(Policy::Count(n)), 1..=n))
+}
+
+fn time_policy() -> impl Strategy<Value = (Policy, u32)> {
+    (1..=5u32, 1..=8u32).prop_map(|(n, minimum)| (Policy::Time(n), minimum))
+}
+
+fn consecutive_policy() -> impl Strategy<Value = (Policy, u32)> {
+    (1..=4u32).prop_map(|n| (Policy::Consecutive(n), 1))
+}
+
+fn check_metrics(real: Metrics, model: ModelMetrics) -> Result<(), TestCaseError> {
+    let rate_eq = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+        _ => false,
+    };
+    prop_assert_eq!(real.state, model.state, "metrics state");
+    prop_assert_eq!(real.buffered_calls, model.buffered, "buffered_calls");
+    prop_assert_eq!(real.failed_calls, model.failed, "failed_calls");
+    prop_assert_eq!(real.slow_calls, model.slow, "slow_calls");
+    prop_assert_eq!(
+        real.not_permitted_calls,
+        model.not_permitted,
+        "not_permitted"
+    );
+    prop_assert!(
+        rate_eq(real.failure_rate, model.failure_rate),
+        "failure_rate {:?} != model {:?}",
+        real.failure_rate,
+        model.failure_rate
+    );
+    prop_assert!(
+        rate_eq(real.slow_call_rate, model.slow_call_rate),
+        "slow_call_rate {:?} != model {:?}",
+        real.slow_call_rate,
+        model.slow_call_rate
+    );
+    Ok(())
+}
+
+fn check_events(events: &Events, model: &mut Model) -> Result<(), TestCaseError> {
+    let real: Vec<ModelEvent> = events
+        .take()
+        .into_iter()
+        .map(|e| {
+            assert_eq!(&*e.name, "model");
+            ModelEvent {
+                from: e.from,
+                to: e.to,
+                rejected: e.rejected,
+                at: e.at.as_unix_nanos(),
+            }
+        })
+        .collect();
+    prop_assert_eq!(real, model.take_events(), "events");
+    Ok(())
+}
+
+/// What the real breaker said to one request for a permit.
+fn admission<T>(result: &Result<T, Rejected>) -> Result<(), Duration> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(Rejected::Open { retry_after }) => Err(*retry_after),
+        Err(other) => panic!("a breaker rejected with {other:?}"),
+    }
+}
+
+type Held<'a> = Vec<(Permit<'a, ManualClock, TestClassify>, Ticket)>;
+
+fn finish(permit: Permit<'_, ManualClock, TestClassify>, outcome: Outcome, by_method: bool) {
+    if !by_method {
+        permit.record(outcome);
+        return;
+    }
+    match outcome {
+        Outcome::Success => permit.success(),
+        Outcome::Failure => permit.failure(),
+        Outcome::Ignored => permit.ignored(),
+    }
+}
+
+fn run(spec: &Spec, ops: &[Op], observe_every_step: bool) -> Result<(), TestCaseError> {
+    let clock = ManualClock::new();
+    let events = Events::new();
+    let breaker = breaker_for(spec, &clock, &events);
+    let mut model = Model::new(spec.clone());
+    let mut held: Held<'_> = Vec::new();
+    for op in ops {
+        match *op {
+            Op::Call { outcome, millis } => {
+                let took = Duration::from_millis(millis);
+                let expected = model.acquire();
+                if let Ok(ticket) = expected {
+                    model.advance(took);
+                    model.record(ticket, outcome);
+                }
+                let result = breaker.call(|| {
+                    clock.advance(took);
+                    result_for(outcome)
+                });
+                let got = match result {
+                    Err(Error::Rejected(r)) => admission::<()>(&Err(r)),
+                    Err(Error::Inner(e)) => {
+                        prop_assert_eq!(Err(e), result_for(outcome));
+                        Ok(())
+                    }
+                    Ok(()) => {
+                        prop_assert_eq!(outcome, Outcome::Success);
+                        Ok(())
+                    }
+                    Err(other) => panic!("unexpected {other:?}"),
+                };
+                prop_assert_eq!(got, expected.map(|_| ()), "call admission");
+            }
+            Op::Hold => {
+                let expected = model.acquire();
+                let result = breaker.try_acquire();
+                prop_assert_eq!(admission(&result), expected.map(|_| ()), "hold admission");
+                if let (Ok(permit), Ok(ticket)) = (result, expected) {
+                    prop_assert_eq!(permit.is_trial(), ticket.trial, "is_trial");
+                    held.push((permit, ticket));
+                }
+            }
+            Op::Finish {
+                index,
+                outcome,
+                by_method,
+            } => {
+                if !held.is_empty() {
+                    let (permit, ticket) = held.remove(index % held.len());
+                    model.record(ticket, outcome);
+                    finish(permit, outcome, by_method);
+                }
+            }
+            Op::Release { index } => {
+                if !held.is_empty() {
+                    let (permit, ticket) = held.remove(index % held.len());
+                    model.record(ticket, Outcome::Ignored);
+                    drop(permit);
+                }
+            }
+            Op::Advance { millis } => {
+                clock.advance(Duration::from_millis(millis));
+                model.advance(Duration::from_millis(millis));
+            }
+            Op::State => prop_assert_eq!(breaker.state(), model.state(), "state"),
+            Op::Metrics => check_metrics(breaker.metrics(), model.metrics())?,
+            Op::Force(to) => {
+                model.force(to);
+                match to {
+                    State::ForcedOpen => breaker.force_open(),
+                    State::Disabled => breaker.disable(),
+                    State::MetricsOnly => breaker.metrics_only(),
+                    _ => breaker.reset(),
+                }
+            }
+        }
+        check_events(&events, &mut model)?;
+        if observe_every_step {
+            prop_assert_eq!(breaker.state(), model.state(), "state");
+            check_metrics(breaker.metrics(), model.metrics())?;
+            check_events(&events, &mut model)?;
+        }
+    }
+    // Permits still held finish in reverse order of acquisition.
+    while let Some((permit, ticket)) = held.pop() {
+        model.record(ticket, Outcome::Success);
+        permit.success();
+        check_events(&events, &mut model)?;
+    }
+    check_metrics(breaker.metrics(), model.metrics())?;
+    check_events(&events, &mut model)
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: CASES,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn count_window_breaker_matches_model(
+        spec in spec(count_policy()),
+        ops in proptest::collection::vec(op(), 1..MAX_OPS),
+        observe in any::<bool>(),
+    ) {
+        run(&spec, &ops, observe)?;
+    }
+
+    #[test]
+    fn time_window_breaker_matches_model(
+        spec in spec(time_policy()),
+        ops in proptest::collection::vec(op(), 1..MAX_OPS),
+        observe in any::<bool>(),
+    ) {
+        run(&spec, &ops, observe)?;
+    }
+
+    #[test]
+    fn consecutive_failures_breaker_matches_model(
+        spec in spec(consecutive_policy()),
+        ops in proptest::collection::vec(op(), 1..MAX_OPS),
+        observe in any::<bool>(),
+    ) {
+        run(&spec, &ops, observe)?;
+    }
+}
