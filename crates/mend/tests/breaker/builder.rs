@@ -114,7 +114,6 @@ fn zero_wait_in_open() {
 }
 
 #[test]
-#[ignore = "bug: a zero base given to wait_in_open_growing is reported as `wait_in_open`"]
 fn zero_base_of_a_growing_wait() {
     rejects(
         builder().wait_in_open_growing(Duration::ZERO, 2.0, SEC),

@@ -1,6 +1,6 @@
 //! Tests of the circuit breaker: a reference model checked against the real
 //! breaker with proptest, targeted tests of each transition, the builder's
-//! errors and the breaker under real threads.
+//! errors, the breaker under real threads, and the keyed registry.
 
 mod builder;
 mod concurrency;
@@ -8,6 +8,7 @@ mod display;
 mod manual;
 mod model;
 mod props;
+mod registry;
 mod support;
 mod timing;
 mod transitions;
