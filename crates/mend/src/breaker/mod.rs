@@ -37,6 +37,25 @@
 //! - **Classification.** By default every `Err` is a failure; ignore the
 //!   errors that are the caller's fault with [`Builder::classify`].
 //!
+//! # Cost
+//!
+//! A closed breaker's success takes no lock and allocates nothing: one load
+//! of a shared word the breaker republishes on every change, and a counter
+//! that only the calling thread writes (its own stripe, on its own cache
+//! line), so threads sharing a breaker do not slow each other down. A time
+//! window adds one coarse clock reading per success (to pick the second's
+//! bucket); slow-call detection adds two precise readings per call. Open
+//! breakers reject without a lock too. Failures, trials and transitions take
+//! a lock.
+//!
+//! For a count window, "the last N calls" across threads has no single
+//! order; mend keeps it exact rather than approximate: successes counted on
+//! the stripes are folded into the window, as the calls before it, whenever
+//! a failure (or a snapshot) takes the lock, so a success that raced a
+//! failure simply lands on one side of it. The price is paid by failures
+//! (each folds the successes since the last one), not by successes, which
+//! scale as well as a time window's.
+//!
 //! # Calls that outlive a state
 //!
 //! A call's outcome is recorded only if the breaker is still in the state

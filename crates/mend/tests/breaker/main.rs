@@ -5,6 +5,7 @@
 mod builder;
 mod concurrency;
 mod display;
+mod logging;
 mod manual;
 mod model;
 mod props;
