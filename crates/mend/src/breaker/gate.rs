@@ -175,9 +175,15 @@ impl Gate {
     }
 
     /// Publishes a new gate; called with the state machine's lock held.
+    /// Stores only what changed: a store to an unchanged gate would still
+    /// take its cache line away from every core reading it.
     pub(crate) fn publish(&self, word: GateWord, until: Tick) {
-        self.until.store(until.as_nanos(), Ordering::Relaxed);
-        self.word.store(word.0, Ordering::Release);
+        if self.until.load(Ordering::Relaxed) != until.as_nanos() {
+            self.until.store(until.as_nanos(), Ordering::Relaxed);
+        }
+        if self.word.load(Ordering::Relaxed) != word.0 {
+            self.word.store(word.0, Ordering::Release);
+        }
     }
 }
 
