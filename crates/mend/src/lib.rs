@@ -6,6 +6,7 @@
 //! | module | what it is for |
 //! |---|---|
 //! | [`breaker`] | stop calling a dependency that keeps failing, try it again after a wait |
+//! | [`retry`] | call again after transient failures: backoff, jitter, deadline, `Retry-After`, budgets |
 //! | [`clock`] | the three readings of time every policy uses, and clocks tests can drive |
 //! | [`classify`] | which results are successes, failures or ignored; which errors are transient |
 //! | [`observe`] | state-change events, subscribers, the `tracing` bridge |
@@ -59,6 +60,7 @@ pub mod classify;
 pub mod clock;
 pub mod error;
 pub mod observe;
+pub mod retry;
 mod sync;
 
 pub use error::{Elapsed, Error, Rejected};
