@@ -3,7 +3,10 @@
 //! under paused tokio time: nothing here sleeps for real.
 
 mod budget;
+mod bulkhead;
+mod rate;
 mod retry;
 mod retry_async;
 mod retry_props;
 mod support;
+mod timeout;
