@@ -8,6 +8,7 @@
 //! | [`breaker`] | stop calling a dependency that keeps failing, try it again after a wait |
 //! | [`retry`] | call again after transient failures: backoff, jitter, deadline, `Retry-After`, budgets |
 //! | [`limit`] | timeout, bulkhead (concurrency), rate limit (governor), per key |
+//! | [`compose`] | stack policies in an explicit order, sync and async, one flat error |
 //! | [`clock`] | the three readings of time every policy uses, and clocks tests can drive |
 //! | [`classify`] | which results are successes, failures or ignored; which errors are transient |
 //! | [`observe`] | state-change events, subscribers, the `tracing` bridge |
@@ -59,6 +60,7 @@
 pub mod breaker;
 pub mod classify;
 pub mod clock;
+pub mod compose;
 pub mod error;
 pub mod limit;
 pub mod observe;

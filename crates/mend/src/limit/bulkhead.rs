@@ -24,7 +24,14 @@ use super::BuildError;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Rejected};
 
-/// At most `max_concurrent` calls at once (see the [module docs](self)).
+/// At most `max_concurrent` calls at once, then an optional bounded queue
+/// with a maximum wait, then [`Rejected::Full`].
+///
+/// A slot is held by a [`BulkheadPermit`] and given back when it is dropped:
+/// when the call finishes, panics, or (async) is cancelled. A waiting caller
+/// leaves the queue when its wait ends or its future is dropped. The queue
+/// is not strictly first-come first-served: a newcomer can take a slot that
+/// was just freed.
 ///
 /// # Examples
 ///

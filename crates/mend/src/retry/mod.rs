@@ -4,7 +4,7 @@
 //! Use it around calls that fail now and then for reasons that pass (a
 //! dropped connection, a busy server), and whose effects are safe to repeat.
 //! Each failed attempt is classified: only transient errors
-//! ([`Classify::is_transient`](crate::classify::Classify::is_transient), or
+//! ([`Classify::is_transient`], or
 //! your predicate) are tried again, after a delay from the [`Backoff`]
 //! spread by [`Jitter`]. The retry stops at the first of:
 //!
@@ -15,13 +15,13 @@
 //!   of sleeps). A sleep that would end at or past it is not started: the
 //!   retry gives up at once. In [`call_async`](Retry::call_async) an attempt
 //!   still running at the deadline is dropped (cancelled) and the caller
-//!   gets [`Error::Elapsed`](crate::Error::Elapsed); a sync attempt cannot be
+//!   gets [`Error::Elapsed`]; a sync attempt cannot be
 //!   interrupted, so [`call`](Retry::call) may overrun by one attempt;
 //! - an empty [`RetryBudget`], shared by every caller of a dependency, so
 //!   retries cannot multiply an outage;
 //! - a server hint (`Retry-After`, an open breaker's wait) longer than
 //!   `max_retry_after`. Shorter hints are honoured: the retry never fires
-//!   before them ([`hint`](self::hint)).
+//!   before them ([`hint`]).
 //!
 //! The give-up error, [`RetryError`], keeps the last error, the number of
 //! attempts and the reason. A retry scheduled and a give-up are
@@ -30,6 +30,8 @@
 //!
 //! Main types: [`Retry`] and its [`Builder`], [`Backoff`], [`Jitter`],
 //! [`RetryBudget`], [`RetryAfter`], [`RetryError`].
+//!
+//! [`Classify::is_transient`]: crate::classify::Classify::is_transient
 //!
 //! # Examples
 //!
@@ -57,13 +59,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod backoff;
-mod budget;
+pub mod backoff;
+pub mod budget;
 mod builder;
 mod error;
 mod event;
 pub mod hint;
-mod jitter;
+pub mod jitter;
 mod run;
 mod sleep;
 
@@ -234,6 +236,13 @@ impl<C: Clock, K, H, S> Retry<C, K, H, S> {
                 }
             }
         }
+    }
+}
+
+impl<C, K, H, S> Retry<C, K, H, S> {
+    /// Its classifier and hint finder, for the composed call paths.
+    pub(crate) fn parts(&self) -> (&K, &H) {
+        (&self.classify, &self.hint)
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod budget;
 mod bulkhead;
+mod compose;
 mod rate;
 mod retry;
 mod retry_async;
