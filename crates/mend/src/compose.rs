@@ -283,7 +283,7 @@ fn transient<T, E, K: Classify<T, E>>(classify: &K, error: &Error<E>) -> bool {
 fn hint<E, H: RetryHint<E>>(hints: &H, error: &Error<E>) -> Option<Duration> {
     match error {
         Error::Inner(e) => hints.retry_after(e),
-        Error::Rejected(r) => r.retry_after(),
+        Error::Rejected(r) => crate::retry::hint::rejection_wait(r),
         Error::Elapsed(_) => None,
     }
 }

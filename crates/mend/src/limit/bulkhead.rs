@@ -13,7 +13,6 @@
 //! was just freed).
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
@@ -240,7 +239,7 @@ impl<C: Clock> Bulkhead<C> {
     pub async fn call_async<T, E, F, Fut>(&self, f: F) -> Result<T, Error<E>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        Fut: std::future::Future<Output = Result<T, E>>,
     {
         let _permit = self.acquire_async().await?;
         f().await.map_err(Error::Inner)

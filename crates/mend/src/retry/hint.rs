@@ -9,7 +9,7 @@
 //! Where the hint comes from is a [`RetryHint`]:
 //!
 //! - [`DefaultHint`] (the default): a [`Rejected`] error carries its own wait
-//!   ([`Rejected::retry_after`]), found by type, also inside
+//!   ([`Rejected::retry_after`], plus [`REJECTION_SLACK`] for the coarse clock), found by type, also inside
 //!   [`Error<io::Error>`](crate::Error), `Error<Box<dyn Error + Send + Sync>>`
 //!   and in the source chain of a boxed error. Other errors give no hint.
 //! - [`FromError`]: the error type implements [`RetryAfter`].
@@ -42,6 +42,25 @@ use std::time::Duration;
 use crate::clock::Timestamp;
 use crate::error::{Elapsed, Error, Rejected};
 
+/// How much longer than a [`Rejected`]'s own wait a retry waits. A breaker
+/// measures its open wait on the coarse clock, which lags the precise one by
+/// up to a kernel tick (4 ms here); without this slack a retry that sleeps
+/// exactly the wait can arrive a hair early and spend an attempt (and a
+/// budget token) on a second rejection.
+pub const REJECTION_SLACK: Duration = Duration::from_millis(5);
+
+/// The wait a rejection asks for, plus [`REJECTION_SLACK`] when it is not
+/// zero.
+pub fn rejection_wait(rejected: &Rejected) -> Option<Duration> {
+    rejected.retry_after().map(|d| {
+        if d.is_zero() {
+            d
+        } else {
+            d.saturating_add(REJECTION_SLACK)
+        }
+    })
+}
+
 /// An error that can say how long to wait before trying again.
 pub trait RetryAfter {
     /// The wait the error asks for, if any.
@@ -49,8 +68,9 @@ pub trait RetryAfter {
 }
 
 impl RetryAfter for Rejected {
+    /// The rejection's wait plus [`REJECTION_SLACK`].
     fn retry_after(&self) -> Option<Duration> {
-        Rejected::retry_after(self)
+        rejection_wait(self)
     }
 }
 
@@ -70,7 +90,7 @@ impl<E: RetryAfter> RetryAfter for Error<E> {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Error::Inner(e) => e.retry_after(),
-            Error::Rejected(r) => r.retry_after(),
+            Error::Rejected(r) => rejection_wait(r),
             Error::Elapsed(_) => None,
         }
     }
@@ -91,14 +111,14 @@ impl<E: 'static> RetryHint<E> for DefaultHint {
     fn retry_after(&self, error: &E) -> Option<Duration> {
         let any = error as &dyn Any;
         if let Some(r) = any.downcast_ref::<Rejected>() {
-            return r.retry_after();
+            return rejection_wait(r);
         }
         if let Some(Error::Rejected(r)) = any.downcast_ref::<Error<io::Error>>() {
-            return r.retry_after();
+            return rejection_wait(r);
         }
         if let Some(e) = any.downcast_ref::<Error<Box<dyn StdError + Send + Sync>>>() {
             return match e {
-                Error::Rejected(r) => r.retry_after(),
+                Error::Rejected(r) => rejection_wait(r),
                 Error::Inner(inner) => chain_hint(inner.as_ref()),
                 Error::Elapsed(_) => None,
             };
@@ -113,7 +133,7 @@ impl<E: 'static> RetryHint<E> for DefaultHint {
 fn chain_hint(mut error: &(dyn StdError + 'static)) -> Option<Duration> {
     loop {
         if let Some(r) = error.downcast_ref::<Rejected>() {
-            return r.retry_after();
+            return rejection_wait(r);
         }
         error = error.source()?;
     }
@@ -185,7 +205,7 @@ mod tests {
         let open = Rejected::Open {
             retry_after: Duration::from_secs(4),
         };
-        let four = Some(Duration::from_secs(4));
+        let four = Some(Duration::from_secs(4) + REJECTION_SLACK);
         assert_eq!(DefaultHint.retry_after(&open), four);
         assert_eq!(
             DefaultHint.retry_after(&Error::<io::Error>::Rejected(open.clone())),

@@ -67,10 +67,11 @@ mod event;
 pub mod hint;
 pub mod jitter;
 mod run;
+#[cfg(feature = "tokio")]
+mod run_async;
 mod sleep;
 
 use std::fmt;
-use std::future::Future;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
@@ -156,77 +157,6 @@ impl<C: Clock, K, H, S: Sleep> Retry<C, K, H, S> {
             };
             match run.after_failure(transient(&error), || hint(&error)) {
                 Next::Sleep(delay) => self.sleep.sleep(delay),
-                Next::Stop(reason) => {
-                    return Err(RetryError {
-                        error: Error::Inner(error),
-                        attempts: run.attempts(),
-                        reason,
-                    });
-                }
-            }
-        }
-    }
-}
-
-#[cfg(feature = "tokio")]
-impl<C: Clock, K, H, S> Retry<C, K, H, S> {
-    /// Runs the future `f` makes, and a new one after each transient
-    /// failure, sleeping on tokio's timer between attempts. With a
-    /// deadline, an attempt still running when it passes is dropped.
-    ///
-    /// # Errors
-    ///
-    /// A [`RetryError`] with `f`'s last error ([`Error::Inner`]), or
-    /// [`Error::Elapsed`] when the deadline cut the last attempt short.
-    pub async fn call_async<T, E, F, Fut>(&self, f: F) -> Result<T, RetryError<E>>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        K: Classify<T, E>,
-        H: RetryHint<E>,
-    {
-        self.run_async(
-            f,
-            |e| self.classify.is_transient(e),
-            |e| self.hint.retry_after(e),
-        )
-        .await
-    }
-
-    /// The async loop, for any error type with its own transience and hint.
-    pub(crate) async fn run_async<T, X, F, Fut>(
-        &self,
-        mut f: F,
-        transient: impl Fn(&X) -> bool,
-        hint: impl Fn(&X) -> Option<Duration>,
-    ) -> Result<T, RetryError<X>>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, X>>,
-    {
-        let mut run = Run::start(self);
-        loop {
-            let result = match run.remaining() {
-                None => f().await,
-                Some(left) => match tokio::time::timeout(left, f()).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        run.give_up(GiveUp::Deadline);
-                        let deadline = run.deadline().unwrap_or(left);
-                        return Err(RetryError {
-                            error: Error::Elapsed(crate::Elapsed::new(deadline)),
-                            attempts: run.attempts(),
-                            reason: GiveUp::Deadline,
-                        });
-                    }
-                },
-            };
-            let error = match result {
-                Ok(value) => return Ok(value),
-                Err(error) => error,
-            };
-            match run.after_failure(transient(&error), || hint(&error)) {
-                Next::Sleep(delay) => tokio::time::sleep(delay).await,
                 Next::Stop(reason) => {
                     return Err(RetryError {
                         error: Error::Inner(error),

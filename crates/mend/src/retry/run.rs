@@ -53,19 +53,16 @@ impl<'r, C: Clock, K, H, S> Run<'r, C, K, H, S> {
     }
 
     /// The whole operation's deadline, if it has one.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn deadline(&self) -> Option<Duration> {
         self.retry.config.deadline
     }
 
-    /// Time the next attempt may run before the deadline; `None` without
-    /// a deadline. The first attempt gets the whole deadline without
-    /// another clock reading.
+    /// Time left before the deadline, from a fresh precise reading; `None`
+    /// without a deadline.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn remaining(&self) -> Option<Duration> {
-        let deadline = self.deadline?;
-        if self.attempts == 1 {
-            return self.retry.config.deadline;
-        }
-        Some(deadline - self.retry.clock.precise())
+        Some(self.deadline? - self.retry.clock.precise())
     }
 
     /// Decides what follows a failed attempt whose error is `transient` and
