@@ -23,9 +23,12 @@ use mend::clock::SystemClock;
 use mend::limit::{Bulkhead, GovernorClock, Quota, RateLimiter};
 use mend::retry::{Retry, RetryBudget};
 
-/// Polls `f` once; the success path must not wait.
-fn poll_once<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
+/// Makes a future in place and polls it once; the success path must not
+/// wait. (Made inside rather than passed in, so that no bench pays for
+/// moving its future into this frame.)
+#[inline(always)]
+fn poll_once<F: Future>(make: impl FnOnce() -> F) -> F::Output {
+    let mut f = pin!(make());
     match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(v) => v,
         Poll::Pending => panic!("the success path waited"),
@@ -51,8 +54,8 @@ impl Count {
         self.calls.set(self.calls.get() + 1);
     }
 
+    /// (A bench filtered out on the command line measured nothing: fine.)
     fn check(&self, name: &str) {
-        assert!(self.calls.get() > 0, "{name}: nothing measured");
         assert_eq!(self.calls.get(), self.ops.get(), "{name}: a retry happened");
     }
 }
@@ -144,7 +147,7 @@ fn retry_async(c: &mut Criterion) {
     g.bench_function("bare", |b| {
         b.iter(|| {
             n.call();
-            poll_once(async { n.op(1) }).unwrap()
+            poll_once(|| async { n.op(1) }).unwrap()
         })
     });
     n.check("bare");
@@ -153,7 +156,7 @@ fn retry_async(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(|| {
                 n.call();
-                poll_once(retry.call_async(|| async { n.op(1) })).unwrap()
+                poll_once(|| retry.call_async(|| async { n.op(1) })).unwrap()
             })
         });
         n.check(name);
@@ -162,7 +165,7 @@ fn retry_async(c: &mut Criterion) {
     g.bench_function("backon", |b| {
         b.iter(|| {
             n.call();
-            poll_once((|| async { n.op(1) }).retry(ExponentialBuilder::default())).unwrap()
+            poll_once(|| (|| async { n.op(1) }).retry(ExponentialBuilder::default())).unwrap()
         })
     });
     n.check("backon");
@@ -178,7 +181,7 @@ fn retry_async(c: &mut Criterion) {
     g.bench_function("tower_never_retry", |b| {
         b.iter(|| {
             calls.set(calls.get() + 1);
-            poll_once(async {
+            poll_once(|| async {
                 let ready = svc.ready().await.unwrap();
                 ready.call(black_box(1)).await.unwrap()
             })
@@ -223,10 +226,10 @@ fn bulkhead(c: &mut Criterion) {
         b.iter(|| drop(black_box(tokio.try_acquire().unwrap())))
     });
     g.bench_function("mend_async", |b| {
-        b.iter(|| drop(black_box(poll_once(mend.acquire_async()).unwrap())))
+        b.iter(|| drop(black_box(poll_once(|| mend.acquire_async()).unwrap())))
     });
     g.bench_function("tokio_semaphore_async", |b| {
-        b.iter(|| drop(black_box(poll_once(tokio.acquire()).unwrap())))
+        b.iter(|| drop(black_box(poll_once(|| tokio.acquire()).unwrap())))
     });
     assert_eq!(mend.in_flight(), 0);
     g.finish();

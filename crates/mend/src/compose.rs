@@ -350,14 +350,13 @@ impl<C: Clock, K, H, S> Retry<C, K, H, S> {
         K: Classify<T, E>,
         H: RetryHint<E>,
     {
-        let (classify, hints) = self.parts();
         self.run_async(
             || {
                 let attempt = f();
                 policies.call_async(|| async move { attempt.await.map_err(Error::Inner) })
             },
-            |e| transient(classify, e),
-            |e| hint(hints, e),
+            |retry: &Self, e: &Error<E>| transient(retry.parts().0, e),
+            |retry: &Self, e: &Error<E>| hint(retry.parts().1, e),
         )
         .await
         .map_err(flatten)

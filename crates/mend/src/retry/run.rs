@@ -34,10 +34,23 @@ impl<'r, C: Clock, K, H, S> Run<'r, C, K, H, S> {
     /// deposits into the budget if there is one, and nothing else.
     #[inline]
     pub(crate) fn start(retry: &'r Retry<C, K, H, S>) -> Self {
+        Self::resume(retry, Self::begin(retry))
+    }
+
+    /// The start of a call without the state only retries need: reads the
+    /// deadline and deposits; returns the deadline.
+    #[inline]
+    pub(crate) fn begin(retry: &Retry<C, K, H, S>) -> Option<Tick> {
         let deadline = retry.config.deadline.map(|d| retry.clock.precise() + d);
         if let Some(budget) = &retry.config.budget {
             budget.deposit();
         }
+        deadline
+    }
+
+    /// The state of a call begun with [`begin`](Self::begin), once its
+    /// first attempt has failed.
+    pub(crate) fn resume(retry: &'r Retry<C, K, H, S>, deadline: Option<Tick>) -> Self {
         Run {
             retry,
             attempts: 1,
@@ -58,11 +71,10 @@ impl<'r, C: Clock, K, H, S> Run<'r, C, K, H, S> {
         self.retry.config.deadline
     }
 
-    /// Time left before the deadline, from a fresh precise reading; `None`
-    /// without a deadline.
+    /// The deadline tick, if any.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn remaining(&self) -> Option<Duration> {
-        Some(self.deadline? - self.retry.clock.precise())
+    pub(crate) fn deadline_tick(&self) -> Option<Tick> {
+        self.deadline
     }
 
     /// Decides what follows a failed attempt whose error is `transient` and

@@ -9,5 +9,6 @@ mod rate;
 mod retry;
 mod retry_async;
 mod retry_props;
+mod send_sync;
 mod support;
 mod timeout;
