@@ -316,3 +316,66 @@ fn bad_settings_name_the_field() {
         "retry `x`: invalid `max_attempts` = 0: expected at least 1 attempt"
     );
 }
+
+/// An HTTP-ish error: a status and the raw `Retry-After` header.
+#[derive(Debug)]
+struct Http {
+    status: u16,
+    retry_after: Option<&'static str>,
+}
+
+#[test]
+fn a_retry_after_header_in_either_form_is_honoured() {
+    use mend::clock::Clock;
+    use mend::retry::parse_retry_after;
+
+    let clock = ManualClock::new(); // wall: 2026-01-01T00:00:00Z
+    let wall = clock.clone();
+    let retry = Retry::builder("t")
+        .max_attempts(5)
+        .backoff(Backoff::constant(MS * 10))
+        .jitter(Jitter::None)
+        .retry_if(|e: &Http| e.status == 503)
+        .retry_after_fn(move |e: &Http| {
+            e.retry_after
+                .and_then(|value| parse_retry_after(value, wall.wall()))
+        })
+        .manual_clock(&clock)
+        .build()
+        .unwrap();
+    let mut answers = [
+        Err(Http {
+            status: 503,
+            retry_after: Some("Thu, 01 Jan 2026 00:00:03 GMT"),
+        }),
+        Err(Http {
+            status: 503,
+            retry_after: Some("2"),
+        }),
+        Ok("done"),
+    ]
+    .into_iter();
+    let got = retry.call(|| answers.next().unwrap());
+    assert_eq!(got.unwrap(), "done");
+    assert_eq!(
+        clock.elapsed(),
+        Duration::from_secs(5),
+        "3 s to the date, then 2 s"
+    );
+
+    let mut calls = 0;
+    let err = retry
+        .call(|| {
+            calls += 1;
+            Err::<(), _>(Http {
+                status: 400,
+                retry_after: Some("1"),
+            })
+        })
+        .unwrap_err();
+    assert_eq!(
+        (calls, err.reason),
+        (1, GiveUp::Permanent),
+        "a 400 is not retried"
+    );
+}
