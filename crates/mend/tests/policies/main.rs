@@ -5,6 +5,7 @@
 mod budget;
 mod bulkhead;
 mod compose;
+mod hints;
 mod rate;
 mod retry;
 mod retry_async;
