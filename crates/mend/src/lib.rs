@@ -6,6 +6,9 @@
 //! | module | what it is for |
 //! |---|---|
 //! | [`breaker`] | stop calling a dependency that keeps failing, try it again after a wait |
+//! | [`retry`] | call again after transient failures: backoff, jitter, deadline, `Retry-After`, budgets |
+//! | [`limit`] | timeout, bulkhead (concurrency), rate limit (governor), per key |
+//! | [`compose`] | stack policies in an explicit order, sync and async, one flat error |
 //! | [`clock`] | the three readings of time every policy uses, and clocks tests can drive |
 //! | [`classify`] | which results are successes, failures or ignored; which errors are transient |
 //! | [`observe`] | state-change events, subscribers, the `tracing` bridge |
@@ -57,8 +60,11 @@
 pub mod breaker;
 pub mod classify;
 pub mod clock;
+pub mod compose;
 pub mod error;
+pub mod limit;
 pub mod observe;
+pub mod retry;
 mod sync;
 
 pub use error::{Elapsed, Error, Rejected};

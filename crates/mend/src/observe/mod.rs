@@ -39,6 +39,7 @@ use std::sync::Arc;
 use crate::clock::Timestamp;
 
 pub use crate::breaker::BreakerEvent;
+pub use crate::retry::{RetryEvent, RetryEventKind};
 pub use log::LogEvents;
 
 /// A state change in one of mend's policies.
@@ -47,6 +48,8 @@ pub use log::LogEvents;
 pub enum Event {
     /// A circuit breaker changed state.
     Breaker(BreakerEvent),
+    /// A retry scheduled another attempt, or gave up.
+    Retry(RetryEvent),
 }
 
 impl Event {
@@ -54,6 +57,7 @@ impl Event {
     pub fn name(&self) -> &str {
         match self {
             Event::Breaker(e) => &e.name,
+            Event::Retry(e) => &e.name,
         }
     }
 
@@ -61,6 +65,7 @@ impl Event {
     pub fn at(&self) -> Timestamp {
         match self {
             Event::Breaker(e) => e.at,
+            Event::Retry(e) => e.at,
         }
     }
 }
@@ -69,6 +74,7 @@ impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::Breaker(e) => e.fmt(f),
+            Event::Retry(e) => e.fmt(f),
         }
     }
 }

@@ -1,0 +1,263 @@
+//! A bulkhead: at most N calls at once, an optional bounded queue with a
+//! maximum wait, and [`Rejected::Full`] beyond that.
+//!
+//! A call holds a [`BulkheadPermit`] while it runs; the permit gives its
+//! slot back when dropped, so a slot is returned when the call finishes,
+//! panics, or (async) is cancelled while running. A caller waiting in the
+//! queue leaves it when its wait ends or its future is dropped.
+//!
+//! The fast path (a free slot) is one compare-and-swap to take the slot and
+//! one atomic subtraction plus one load to give it back: no lock, no
+//! allocation. Waiters are woken by the release that frees a slot; the queue
+//! is not strictly first-come first-served (a newcomer can take a slot that
+//! was just freed).
+
+mod builder;
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Rejected};
+
+pub use builder::BulkheadBuilder;
+
+/// At most `max_concurrent` calls at once, then an optional bounded queue
+/// with a maximum wait, then [`Rejected::Full`].
+///
+/// A slot is held by a [`BulkheadPermit`] and given back when it is dropped:
+/// when the call finishes, panics, or (async) is cancelled. A waiting caller
+/// leaves the queue when its wait ends or its future is dropped. The queue
+/// is not strictly first-come first-served: a newcomer can take a slot that
+/// was just freed.
+///
+/// # Examples
+///
+/// ```
+/// use std::io;
+/// use mend::Rejected;
+/// use mend::limit::Bulkhead;
+///
+/// let bulkhead = Bulkhead::builder("thumbnails").max_concurrent(1).build()?;
+/// let held = bulkhead.try_acquire()?;
+/// assert_eq!(bulkhead.try_acquire().unwrap_err(), Rejected::Full);
+/// drop(held);
+/// assert_eq!(bulkhead.call(|| Ok::<_, io::Error>(1)).ok(), Some(1));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Bulkhead<C = SystemClock> {
+    name: Arc<str>,
+    max_concurrent: usize,
+    max_queue: usize,
+    max_wait: Duration,
+    in_flight: AtomicUsize,
+    queued: AtomicUsize,
+    lock: Mutex<()>,
+    wake_sync: Condvar,
+    #[cfg(feature = "tokio")]
+    wake_async: tokio::sync::Notify,
+    clock: C,
+}
+
+/// One slot of a [`Bulkhead`], given back on drop.
+#[must_use = "the slot is given back as soon as the permit is dropped"]
+pub struct BulkheadPermit<'a, C = SystemClock> {
+    bulkhead: &'a Bulkhead<C>,
+}
+
+/// A place in the queue, left on drop.
+struct Queued<'a, C>(&'a Bulkhead<C>);
+
+impl<C> Drop for Queued<'_, C> {
+    fn drop(&mut self) {
+        self.0.queued.fetch_sub(1, SeqCst);
+    }
+}
+
+impl<C> Drop for BulkheadPermit<'_, C> {
+    #[inline]
+    fn drop(&mut self) {
+        let b = self.bulkhead;
+        b.in_flight.fetch_sub(1, SeqCst);
+        if b.queued.load(SeqCst) > 0 {
+            b.wake();
+        }
+    }
+}
+
+impl Bulkhead {
+    /// Starts building a bulkhead called `name`.
+    pub fn builder(name: &str) -> BulkheadBuilder {
+        BulkheadBuilder::new(name)
+    }
+}
+
+impl<C: Clock> Bulkhead<C> {
+    /// Takes a slot if one is free, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected::Full`] when every slot is taken.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<BulkheadPermit<'_, C>, Rejected> {
+        let mut n = self.in_flight.load(SeqCst);
+        while n < self.max_concurrent {
+            match self
+                .in_flight
+                .compare_exchange_weak(n, n + 1, SeqCst, SeqCst)
+            {
+                Ok(_) => return Ok(BulkheadPermit { bulkhead: self }),
+                Err(now) => n = now,
+            }
+        }
+        Err(Rejected::Full)
+    }
+
+    fn join_queue(&self) -> Result<Queued<'_, C>, Rejected> {
+        let mut n = self.queued.load(SeqCst);
+        while n < self.max_queue {
+            match self.queued.compare_exchange_weak(n, n + 1, SeqCst, SeqCst) {
+                Ok(_) => return Ok(Queued(self)),
+                Err(now) => n = now,
+            }
+        }
+        Err(Rejected::Full)
+    }
+
+    /// Takes a slot, waiting in the queue (blocking the thread) for at most
+    /// the maximum wait if there is a queue.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected::Full`] when no slot is free and the queue is full or the
+    /// wait ran out.
+    pub fn acquire(&self) -> Result<BulkheadPermit<'_, C>, Rejected> {
+        if let Ok(permit) = self.try_acquire() {
+            return Ok(permit);
+        }
+        let _queued = self.join_queue()?;
+        let deadline = self.clock.precise() + self.max_wait;
+        let mut guard = self.lock.lock();
+        loop {
+            if let Ok(permit) = self.try_acquire() {
+                return Ok(permit);
+            }
+            let left = deadline - self.clock.precise();
+            if left.is_zero() {
+                return Err(Rejected::Full);
+            }
+            self.wake_sync.wait_for(&mut guard, left);
+        }
+    }
+
+    /// Runs `f` in a slot, waiting for one as [`acquire`](Self::acquire) does.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Rejected`] when no slot came (`f` did not run),
+    /// [`Error::Inner`] with `f`'s own error otherwise.
+    pub fn call<T, E, F>(&self, f: F) -> Result<T, Error<E>>
+    where
+        F: FnOnce() -> Result<T, E>,
+    {
+        let _permit = self.acquire()?;
+        f().map_err(Error::Inner)
+    }
+
+    /// Calls running now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(SeqCst)
+    }
+
+    /// Callers waiting in the queue now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(SeqCst)
+    }
+
+    /// The bulkhead's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl<C> Bulkhead<C> {
+    #[cold]
+    fn wake(&self) {
+        {
+            let _guard = self.lock.lock();
+            self.wake_sync.notify_one();
+        }
+        #[cfg(feature = "tokio")]
+        self.wake_async.notify_one();
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<C: Clock> Bulkhead<C> {
+    /// Takes a slot, waiting in the queue (on tokio's timer) for at most the
+    /// maximum wait if there is a queue. Dropping the future leaves the
+    /// queue.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    pub async fn acquire_async(&self) -> Result<BulkheadPermit<'_, C>, Rejected> {
+        if let Ok(permit) = self.try_acquire() {
+            return Ok(permit);
+        }
+        let _queued = self.join_queue()?;
+        let wait = async {
+            loop {
+                let notified = self.wake_async.notified();
+                let mut notified = std::pin::pin!(notified);
+                notified.as_mut().enable();
+                if let Ok(permit) = self.try_acquire() {
+                    return permit;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(self.max_wait, wait)
+            .await
+            .map_err(|_| Rejected::Full)
+    }
+
+    /// Runs the future `f` makes in a slot, waiting for one as
+    /// [`acquire_async`](Self::acquire_async) does. The slot is given back
+    /// when the call ends or its future is dropped.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call).
+    pub async fn call_async<T, E, F, Fut>(&self, f: F) -> Result<T, Error<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let _permit = self.acquire_async().await?;
+        f().await.map_err(Error::Inner)
+    }
+}
+
+impl<C> fmt::Debug for Bulkhead<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bulkhead")
+            .field("name", &self.name)
+            .field("max_concurrent", &self.max_concurrent)
+            .field("in_flight", &self.in_flight.load(SeqCst))
+            .field("queued", &self.queued.load(SeqCst))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> fmt::Debug for BulkheadPermit<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BulkheadPermit")
+            .field("bulkhead", &self.bulkhead.name)
+            .finish()
+    }
+}

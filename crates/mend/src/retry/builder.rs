@@ -1,0 +1,259 @@
+//! The retry's settings and the builder that checks them.
+
+use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use super::budget::Budget;
+use super::{Backoff, BuildError, DefaultHint, FromError, HintFn, Jitter, Retry, RetryBudget};
+use super::{ManualSleep, Sleep, ThreadSleep};
+use crate::classify::{DefaultClassify, TransientFn};
+use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::observe::{Subscriber, Subscribers};
+
+/// A retry's validated settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) name: Arc<str>,
+    pub(crate) backoff: Backoff,
+    pub(crate) jitter: Jitter,
+    pub(crate) max_attempts: u32,
+    pub(crate) deadline: Option<Duration>,
+    pub(crate) max_retry_after: Duration,
+    pub(crate) budget: Option<Arc<dyn Budget>>,
+    pub(crate) seed: u64,
+}
+
+/// Builds a [`Retry`]; made by [`Retry::builder`].
+///
+/// Defaults: at most 3 attempts, exponential backoff from 100 ms doubling
+/// up to 30 s, full jitter, no deadline, no budget, server hints of up to
+/// 60 s honoured, transient errors ([`Classify::is_transient`]) retried.
+///
+/// [`Classify::is_transient`]: crate::classify::Classify::is_transient
+#[must_use = "a builder does nothing until `build()`"]
+pub struct Builder<C = SystemClock, K = DefaultClassify, H = DefaultHint, S = ThreadSleep> {
+    config: Config,
+    subscribers: Subscribers,
+    clock: C,
+    classify: K,
+    hint: H,
+    sleep: S,
+}
+
+impl<C: fmt::Debug, K: fmt::Debug, H: fmt::Debug, S: fmt::Debug> fmt::Debug
+    for Builder<C, K, H, S>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("config", &self.config)
+            .field("clock", &self.clock)
+            .field("classify", &self.classify)
+            .field("hint", &self.hint)
+            .field("sleep", &self.sleep)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    pub(crate) fn new(name: &str) -> Self {
+        Builder {
+            config: Config {
+                name: name.into(),
+                backoff: Backoff::exponential(Duration::from_millis(100), 2.0),
+                jitter: Jitter::Full,
+                max_attempts: 3,
+                deadline: None,
+                max_retry_after: Duration::from_secs(60),
+                budget: None,
+                seed: RandomState::new().hash_one(name),
+            },
+            subscribers: Subscribers::new(),
+            clock: SystemClock,
+            classify: DefaultClassify,
+            hint: DefaultHint,
+            sleep: ThreadSleep,
+        }
+    }
+}
+
+impl<C: Clock, K, H, S: Sleep> Builder<C, K, H, S> {
+    /// The delays between attempts, before jitter.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.config.backoff = backoff;
+        self
+    }
+
+    /// How to spread the delays.
+    pub fn jitter(mut self, jitter: Jitter) -> Self {
+        self.config.jitter = jitter;
+        self
+    }
+
+    /// At most `attempts` attempts in all, the first included (1: never
+    /// retry).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.config.max_attempts = attempts;
+        self
+    }
+
+    /// The whole operation, attempts and sleeps together, ends by
+    /// `deadline` after it started (precise monotonic time). A sleep that
+    /// would end past it is skipped and the retry gives up; in
+    /// `call_async`, an attempt still running at the deadline is dropped
+    /// and the caller gets [`Elapsed`](crate::Elapsed).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.config.deadline = Some(deadline);
+        self
+    }
+
+    /// The longest server hint (`Retry-After`, an open breaker's wait) the
+    /// retry will wait for; a longer one makes it give up.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.config.max_retry_after = max;
+        self
+    }
+
+    /// Every first attempt deposits into `budget` and every retry must
+    /// withdraw from it; share one budget between the retries of a
+    /// dependency.
+    pub fn budget<BC: Clock>(mut self, budget: Arc<RetryBudget<BC>>) -> Self {
+        self.config.budget = Some(budget);
+        self
+    }
+
+    /// Seeds the jitter, so delays repeat exactly from run to run (tests).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// Adds a subscriber to this retry's events.
+    pub fn on_event(mut self, subscriber: impl Subscriber) -> Self {
+        self.subscribers.push(subscriber);
+        self
+    }
+
+    /// Turns off the built-in `tracing` log of this retry's events.
+    pub fn without_logging(mut self) -> Self {
+        self.subscribers.set_logging(false);
+        self
+    }
+
+    /// Reads time from `clock`.
+    pub fn clock<C2: Clock>(self, clock: C2) -> Builder<C2, K, H, S> {
+        self.map(|_, k, h, s| (clock, k, h, s))
+    }
+
+    /// Decides which errors are transient with `classify`.
+    pub fn classify<K2>(self, classify: K2) -> Builder<C, K2, H, S> {
+        self.map(|c, _, h, s| (c, classify, h, s))
+    }
+
+    /// Retries exactly the errors for which `predicate` is true.
+    pub fn retry_if<E, F>(self, predicate: F) -> Builder<C, TransientFn<F>, H, S>
+    where
+        F: Fn(&E) -> bool,
+    {
+        self.classify(crate::classify::transient_fn(predicate))
+    }
+
+    /// Finds server hints with `hint`.
+    pub fn hint<H2>(self, hint: H2) -> Builder<C, K, H2, S> {
+        self.map(|c, k, _, s| (c, k, hint, s))
+    }
+
+    /// Asks the error for its hint through [`RetryAfter`](super::RetryAfter).
+    pub fn hint_from_error(self) -> Builder<C, K, FromError, S> {
+        self.hint(FromError)
+    }
+
+    /// Finds server hints with a closure.
+    pub fn retry_after_fn<E, F>(self, f: F) -> Builder<C, K, HintFn<F>, S>
+    where
+        F: Fn(&E) -> Option<std::time::Duration>,
+    {
+        self.hint(super::hint_fn(f))
+    }
+
+    /// Waits between sync attempts with `sleep`.
+    pub fn sleep<S2: Sleep>(self, sleep: S2) -> Builder<C, K, H, S2> {
+        self.map(|c, k, h, _| (c, k, h, sleep))
+    }
+
+    /// Reads time from `clock` and "sleeps" by advancing it: sync tests.
+    pub fn manual_clock(self, clock: &ManualClock) -> Builder<ManualClock, K, H, ManualSleep> {
+        self.clock(clock.clone()).sleep(ManualSleep(clock.clone()))
+    }
+
+    fn map<C2, K2, H2, S2>(
+        self,
+        f: impl FnOnce(C, K, H, S) -> (C2, K2, H2, S2),
+    ) -> Builder<C2, K2, H2, S2> {
+        let (clock, classify, hint, sleep) = f(self.clock, self.classify, self.hint, self.sleep);
+        Builder {
+            config: self.config,
+            subscribers: self.subscribers,
+            clock,
+            classify,
+            hint,
+            sleep,
+        }
+    }
+
+    /// Checks every setting and builds the retry.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] naming the first setting that cannot work: zero
+    /// `max_attempts`, a backoff multiplier that is not a finite number of
+    /// at least 1, a backoff cap below its base, a jitter factor outside
+    /// `[0, 1]`, or a zero deadline.
+    pub fn build(self) -> Result<Retry<C, K, H, S>, BuildError> {
+        let c = &self.config;
+        let fail = |field, value: String, expected| BuildError {
+            retry: format!("retry `{}`", c.name),
+            field,
+            value,
+            expected,
+        };
+        if c.max_attempts == 0 {
+            return Err(fail("max_attempts", "0".into(), "at least 1 attempt"));
+        }
+        if let Some(m) = c.backoff.multiplier()
+            && !(m.is_finite() && m >= 1.0)
+        {
+            return Err(fail(
+                "backoff.multiplier",
+                m.to_string(),
+                "a finite multiplier of at least 1",
+            ));
+        }
+        if c.backoff.cap() < c.backoff.base() {
+            return Err(fail(
+                "backoff.cap",
+                format!("{:?} < base {:?}", c.backoff.cap(), c.backoff.base()),
+                "a cap no less than the base delay",
+            ));
+        }
+        if let Jitter::Factor(f) = c.jitter
+            && !(0.0..=1.0).contains(&f)
+        {
+            return Err(fail("jitter", format!("Factor({f})"), "a factor in [0, 1]"));
+        }
+        if c.deadline == Some(Duration::ZERO) {
+            return Err(fail("deadline", "0ns".into(), "a positive duration"));
+        }
+        Ok(Retry {
+            config: self.config,
+            subscribers: self.subscribers,
+            clock: self.clock,
+            classify: self.classify,
+            hint: self.hint,
+            sleep: self.sleep,
+            streams: AtomicU64::new(0),
+        })
+    }
+}

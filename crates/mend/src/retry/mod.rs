@@ -1,0 +1,194 @@
+//! Retry: call an operation again after a transient failure, with backoff,
+//! jitter, a deadline, server hints and a shared budget.
+//!
+//! Use it around calls that fail now and then for reasons that pass (a
+//! dropped connection, a busy server), and whose effects are safe to repeat.
+//! Each failed attempt is classified: only transient errors
+//! ([`Classify::is_transient`], or
+//! your predicate) are tried again, after a delay from the [`Backoff`]
+//! spread by [`Jitter`]. The retry stops at the first of:
+//!
+//! - a permanent error;
+//! - `max_attempts` attempts;
+//! - the **deadline**: the whole operation, attempts and sleeps together,
+//!   ends by `deadline` after it began (precise monotonic time, not the sum
+//!   of sleeps). A sleep that would end at or past it is not started: the
+//!   retry gives up at once. In [`call_async`](Retry::call_async) an attempt
+//!   still running at the deadline is dropped (cancelled) and the caller
+//!   gets [`Error::Elapsed`]; a sync attempt cannot be
+//!   interrupted, so [`call`](Retry::call) may overrun by one attempt;
+//! - an empty [`RetryBudget`], shared by every caller of a dependency, so
+//!   retries cannot multiply an outage;
+//! - a server hint (`Retry-After`, an open breaker's wait) longer than
+//!   `max_retry_after`. Shorter hints are honoured: the retry never fires
+//!   before them ([`hint`]).
+//!
+//! The give-up error, [`RetryError`], keeps the last error, the number of
+//! attempts and the reason. A retry scheduled and a give-up are
+//! [`Event::Retry`](crate::observe::Event::Retry) events; a first-attempt
+//! success emits nothing.
+//!
+//! # Cost
+//!
+//! A first-attempt success with no deadline and no budget reads no clock,
+//! touches no atomic and allocates nothing (sync or async). A deadline adds
+//! one precise clock reading per attempt (async: plus, only if the attempt
+//! waits, a second reading and a boxed tokio timer to cut it off); a budget
+//! adds one short lock to deposit. Jitter state is set up only when a retry
+//! is first scheduled.
+//!
+//! Main types: [`Retry`] and its [`Builder`], [`Backoff`], [`Jitter`],
+//! [`RetryBudget`], [`RetryAfter`], [`RetryError`].
+//!
+//! [`Classify::is_transient`]: crate::classify::Classify::is_transient
+//!
+//! # Examples
+//!
+//! ```
+//! use std::{io, time::Duration};
+//! use mend::clock::ManualClock;
+//! use mend::retry::{Backoff, Jitter, Retry};
+//!
+//! let clock = ManualClock::new();
+//! let retry = Retry::builder("inventory")
+//!     .max_attempts(4)
+//!     .backoff(Backoff::exponential(Duration::from_millis(100), 2.0))
+//!     .jitter(Jitter::None)
+//!     .deadline(Duration::from_secs(2))
+//!     .manual_clock(&clock) // tests: sleeping advances the clock
+//!     .build()?;
+//!
+//! let mut calls = 0;
+//! let n = retry.call(|| {
+//!     calls += 1;
+//!     if calls < 3 { Err(io::Error::from(io::ErrorKind::ConnectionReset)) } else { Ok(calls) }
+//! })?;
+//! assert_eq!(n, 3);
+//! assert_eq!(clock.elapsed(), Duration::from_millis(300)); // slept 100 ms + 200 ms
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod backoff;
+pub mod budget;
+mod builder;
+mod error;
+mod event;
+pub mod hint;
+pub mod jitter;
+mod run;
+#[cfg(feature = "tokio")]
+mod run_async;
+mod sleep;
+
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+pub use backoff::Backoff;
+pub use budget::{BudgetBuilder, BudgetSnapshot, RetryBudget};
+pub use builder::Builder;
+pub use error::{BuildError, GiveUp, RetryError};
+pub use event::{RetryEvent, RetryEventKind};
+pub use hint::{DefaultHint, FromError, HintFn, RetryAfter, RetryHint, hint_fn, parse_retry_after};
+pub use jitter::{Jitter, SplitMix64};
+pub use sleep::{ManualSleep, Sleep, ThreadSleep};
+
+use crate::classify::{Classify, DefaultClassify};
+use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::observe::Subscribers;
+use builder::Config;
+use run::{Next, Run};
+
+/// Calls an operation again after transient failures. See the
+/// [module docs](self).
+///
+/// Share it by reference or in an `Arc`; every method takes `&self`.
+pub struct Retry<C = SystemClock, K = DefaultClassify, H = DefaultHint, S = ThreadSleep> {
+    config: Config,
+    subscribers: Subscribers,
+    clock: C,
+    classify: K,
+    hint: H,
+    sleep: S,
+    /// Jitter streams handed out, so concurrent calls draw different delays.
+    streams: AtomicU64,
+}
+
+impl Retry {
+    /// Starts building a retry called `name` (used in events).
+    pub fn builder(name: &str) -> Builder {
+        Builder::new(name)
+    }
+}
+
+impl<C: Clock, K, H, S: Sleep> Retry<C, K, H, S> {
+    /// The retry's name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// Runs `f`, and again after each transient failure, sleeping on the
+    /// calling thread between attempts.
+    ///
+    /// # Errors
+    ///
+    /// A [`RetryError`] with `f`'s last error ([`Error::Inner`]) when the
+    /// retry gave up.
+    pub fn call<T, E, F>(&self, f: F) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Result<T, E>,
+        K: Classify<T, E>,
+        H: RetryHint<E>,
+    {
+        self.run_sync(
+            f,
+            |e| self.classify.is_transient(e),
+            |e| self.hint.retry_after(e),
+        )
+    }
+
+    /// The sync loop, for any error type with its own transience and hint.
+    pub(crate) fn run_sync<T, X, F>(
+        &self,
+        mut f: F,
+        transient: impl Fn(&X) -> bool,
+        hint: impl Fn(&X) -> Option<Duration>,
+    ) -> Result<T, RetryError<X>>
+    where
+        F: FnMut() -> Result<T, X>,
+    {
+        let mut run = Run::start(self);
+        loop {
+            let error = match f() {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            match run.after_failure(transient(&error), || hint(&error)) {
+                Next::Sleep(delay) => self.sleep.sleep(delay),
+                Next::Stop(reason) => {
+                    return Err(RetryError {
+                        error: Error::Inner(error),
+                        attempts: run.attempts(),
+                        reason,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl<C, K, H, S> Retry<C, K, H, S> {
+    /// Its classifier and hint finder, for the composed call paths.
+    pub(crate) fn parts(&self) -> (&K, &H) {
+        (&self.classify, &self.hint)
+    }
+}
+
+impl<C, K, H, S> fmt::Debug for Retry<C, K, H, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retry")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}

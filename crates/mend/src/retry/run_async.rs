@@ -1,0 +1,172 @@
+//! The async loop: tokio's timer between attempts, and the deadline cutting
+//! an attempt in flight.
+//!
+//! The success path is kept small, because an async call's cost is mostly
+//! the size of its future: the first attempt runs inline holding only the
+//! deadline, and the retry loop (with its jitter state and sleeps) is
+//! started, boxed, only after a failure. With a deadline, the timer is armed
+//! only if an attempt actually waits (its first `Pending`), from a fresh
+//! precise reading, and boxed there: an attempt that completes at once
+//! costs one clock reading and nothing else; one that waits costs the timer
+//! any timeout costs, plus one small allocation.
+
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use super::run::{Next, Run};
+use super::{GiveUp, Retry, RetryError, RetryHint};
+use crate::classify::Classify;
+use crate::clock::{Clock, Tick};
+use crate::error::{Elapsed, Error};
+
+impl<C: Clock, K, H, S> Retry<C, K, H, S> {
+    /// Runs the future `f` makes, and a new one after each transient
+    /// failure, sleeping on tokio's timer between attempts. With a
+    /// deadline, an attempt still running when it passes is dropped.
+    ///
+    /// # Errors
+    ///
+    /// A [`RetryError`] with `f`'s last error ([`Error::Inner`]), or
+    /// [`Error::Elapsed`] when the deadline cut the last attempt short.
+    #[inline]
+    pub fn call_async<T, E, F, Fut>(&self, f: F) -> impl Future<Output = Result<T, RetryError<E>>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        K: Classify<T, E>,
+        H: RetryHint<E>,
+    {
+        // Closures that capture nothing take no room in the future.
+        self.run_async(
+            f,
+            |retry: &Self, e: &E| retry.parts().0.is_transient(e),
+            |retry: &Self, e: &E| retry.parts().1.retry_after(e),
+        )
+    }
+
+    /// The async loop, for any error type with its own transience and hint
+    /// (functions of the retry, so they need not capture it).
+    #[inline]
+    pub(crate) async fn run_async<T, X, F, Fut>(
+        &self,
+        mut f: F,
+        transient: impl Fn(&Self, &X) -> bool,
+        hint: impl Fn(&Self, &X) -> Option<Duration>,
+    ) -> Result<T, RetryError<X>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, X>>,
+    {
+        let deadline = Run::begin(self);
+        let first = match deadline {
+            None => f().await,
+            Some(at) => {
+                let mut attempt = pin!(f());
+                let raced = Within {
+                    attempt: attempt.as_mut(),
+                    timer: None,
+                    at,
+                    clock: &self.clock,
+                }
+                .await;
+                match raced {
+                    Some(result) => result,
+                    None => return Err(elapsed(&Run::resume(self, deadline))),
+                }
+            }
+        };
+        let error = match first {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let run = Run::resume(self, deadline);
+        Box::pin(self.retry_loop(run, f, error, transient, hint)).await
+    }
+
+    /// Every attempt after the first.
+    async fn retry_loop<T, X, F, Fut>(
+        &self,
+        mut run: Run<'_, C, K, H, S>,
+        mut f: F,
+        mut error: X,
+        transient: impl Fn(&Self, &X) -> bool,
+        hint: impl Fn(&Self, &X) -> Option<Duration>,
+    ) -> Result<T, RetryError<X>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, X>>,
+    {
+        loop {
+            match run.after_failure(transient(self, &error), || hint(self, &error)) {
+                Next::Sleep(delay) => tokio::time::sleep(delay).await,
+                Next::Stop(reason) => {
+                    return Err(RetryError {
+                        error: Error::Inner(error),
+                        attempts: run.attempts(),
+                        reason,
+                    });
+                }
+            }
+            let result = match run.deadline_tick() {
+                None => f().await,
+                Some(at) => {
+                    let mut attempt = pin!(f());
+                    let raced = Within {
+                        attempt: attempt.as_mut(),
+                        timer: None,
+                        at,
+                        clock: &self.clock,
+                    }
+                    .await;
+                    match raced {
+                        Some(result) => result,
+                        None => return Err(elapsed(&run)),
+                    }
+                }
+            };
+            error = match result {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+        }
+    }
+}
+
+/// An attempt raced against the deadline: `None` if the tick `at` came
+/// first. Holds the attempt by pinned reference, so it adds four words to
+/// the call's future, and arms its timer only when the attempt waits.
+struct Within<'a, Fut, C> {
+    attempt: Pin<&'a mut Fut>,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    at: Tick,
+    clock: &'a C,
+}
+
+impl<Fut: Future, C: Clock> Future for Within<'_, Fut, C> {
+    type Output = Option<Fut::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self; // every field is Unpin
+        if let Poll::Ready(output) = this.attempt.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        let (at, clock) = (this.at, this.clock);
+        this.timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(at - clock.precise())))
+            .as_mut()
+            .poll(cx)
+            .map(|()| None)
+    }
+}
+
+/// The give-up when the deadline cut an attempt short.
+fn elapsed<C: Clock, K, H, S, X>(run: &Run<'_, C, K, H, S>) -> RetryError<X> {
+    run.give_up(GiveUp::Deadline);
+    RetryError {
+        error: Error::Elapsed(Elapsed::new(run.deadline().unwrap_or_default())),
+        attempts: run.attempts(),
+        reason: GiveUp::Deadline,
+    }
+}

@@ -1,0 +1,15 @@
+//! Integration tests of mend's policies (retry, limit, composition), in one
+//! binary. Time goes through `ManualClock` or, for async code, `TokioClock`
+//! under paused tokio time: nothing here sleeps for real.
+
+mod budget;
+mod bulkhead;
+mod compose;
+mod hints;
+mod rate;
+mod retry;
+mod retry_async;
+mod retry_props;
+mod send_sync;
+mod support;
+mod timeout;
