@@ -36,8 +36,8 @@
 
 use std::fmt;
 use std::ops::{Add, Sub};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -168,6 +168,15 @@ pub trait Clock: Clone + fmt::Debug + Send + Sync + 'static {
     fn precise(&self) -> Tick;
     /// Calendar time, for timestamps.
     fn wall(&self) -> Timestamp;
+
+    /// How far a [`coarse`](Clock::coarse) reading can lag the
+    /// [`precise`](Clock::precise) one (one kernel tick for
+    /// [`SystemClock`]; zero for clocks whose readings are the same). A
+    /// policy that promises "try again in X" by the coarse clock adds this,
+    /// so a caller who waits X by a precise clock is not turned away again.
+    fn coarse_resolution(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// The operating system's clocks: `CLOCK_MONOTONIC_COARSE`,
@@ -200,6 +209,14 @@ impl Clock for SystemClock {
 
     fn wall(&self) -> Timestamp {
         Timestamp::from_system_time(SystemTime::now())
+    }
+
+    fn coarse_resolution(&self) -> Duration {
+        static RESOLUTION: OnceLock<Duration> = OnceLock::new();
+        *RESOLUTION.get_or_init(|| {
+            let ts = rustix::time::clock_getres(rustix::time::ClockId::MonotonicCoarse);
+            timespec_tick(ts) - Tick::ZERO
+        })
     }
 }
 
@@ -354,6 +371,8 @@ mod tests {
         assert!(precise >= coarse || coarse - precise < Duration::from_millis(100));
         assert!(precise - coarse < Duration::from_millis(100));
         assert!(clock.wall().as_unix_nanos() > 1_700_000_000 * 1_000_000_000);
+        let resolution = clock.coarse_resolution();
+        assert!(resolution > Duration::ZERO && resolution <= Duration::from_millis(100));
     }
 
     #[test]

@@ -153,6 +153,9 @@ pub struct CircuitBreaker<C = SystemClock, K = DefaultClassify> {
     gate: PaddedGate,
     tally: SuccessTally,
     slow_call_duration: Option<Duration>,
+    /// Added to an open breaker's "retry after": it lets calls through by
+    /// the coarse clock, which lags a precise one by up to this.
+    coarse_lag: Duration,
     counters: Counters,
     clock: C,
     classify: K,
@@ -199,6 +202,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
             gate: PaddedGate(Gate::new(word, until)),
             tally,
             slow_call_duration: config.slow_call_duration(),
+            coarse_lag: clock.coarse_resolution(),
             counters,
             clock,
             classify,
@@ -239,7 +243,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
                 if now < until {
                     self.counters.rejections.add();
                     return Err(Rejected::Open {
-                        retry_after: until - now,
+                        retry_after: (until - now) + self.coarse_lag,
                     });
                 }
                 self.acquire_locked()
@@ -252,6 +256,12 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
     fn acquire_locked(&self) -> Result<Permit<'_, C, K>, Rejected> {
         self.locked(|machine, config, counters, now| machine.acquire(config, counters, now))
             .map(|admission| Permit::new(self, admission))
+            .map_err(|rejected| match rejected {
+                Rejected::Open { retry_after } if !retry_after.is_zero() => Rejected::Open {
+                    retry_after: retry_after.saturating_add(self.coarse_lag),
+                },
+                other => other,
+            })
     }
 
     /// Runs `f` if the breaker admits it, and records its outcome.

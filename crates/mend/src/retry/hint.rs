@@ -9,7 +9,7 @@
 //! Where the hint comes from is a [`RetryHint`]:
 //!
 //! - [`DefaultHint`] (the default): a [`Rejected`] error carries its own wait
-//!   ([`Rejected::retry_after`], plus [`REJECTION_SLACK`] for the coarse clock), found by type, also inside
+//!   ([`Rejected::retry_after`]), found by type, also inside
 //!   [`Error<io::Error>`](crate::Error), `Error<Box<dyn Error + Send + Sync>>`
 //!   and in the source chain of a boxed error. Other errors give no hint.
 //! - [`FromError`]: the error type implements [`RetryAfter`].
@@ -42,23 +42,12 @@ use std::time::Duration;
 use crate::clock::Timestamp;
 use crate::error::{Elapsed, Error, Rejected};
 
-/// How much longer than a [`Rejected`]'s own wait a retry waits. A breaker
-/// measures its open wait on the coarse clock, which lags the precise one by
-/// up to a kernel tick (4 ms here); without this slack a retry that sleeps
-/// exactly the wait can arrive a hair early and spend an attempt (and a
-/// budget token) on a second rejection.
-pub const REJECTION_SLACK: Duration = Duration::from_millis(5);
-
-/// The wait a rejection asks for, plus [`REJECTION_SLACK`] when it is not
-/// zero.
+/// The wait a rejection asks for. A breaker's wait already covers the lag
+/// of the coarse clock it measures by (see
+/// [`Clock::coarse_resolution`](crate::clock::Clock::coarse_resolution)),
+/// so a retry that sleeps exactly this long is let through.
 pub fn rejection_wait(rejected: &Rejected) -> Option<Duration> {
-    rejected.retry_after().map(|d| {
-        if d.is_zero() {
-            d
-        } else {
-            d.saturating_add(REJECTION_SLACK)
-        }
-    })
+    rejected.retry_after()
 }
 
 /// An error that can say how long to wait before trying again.
@@ -68,7 +57,7 @@ pub trait RetryAfter {
 }
 
 impl RetryAfter for Rejected {
-    /// The rejection's wait plus [`REJECTION_SLACK`].
+    /// The rejection's own wait.
     fn retry_after(&self) -> Option<Duration> {
         rejection_wait(self)
     }
@@ -205,7 +194,7 @@ mod tests {
         let open = Rejected::Open {
             retry_after: Duration::from_secs(4),
         };
-        let four = Some(Duration::from_secs(4) + REJECTION_SLACK);
+        let four = Some(Duration::from_secs(4));
         assert_eq!(DefaultHint.retry_after(&open), four);
         assert_eq!(
             DefaultHint.retry_after(&Error::<io::Error>::Rejected(open.clone())),

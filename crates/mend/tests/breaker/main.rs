@@ -11,5 +11,6 @@ mod model;
 mod props;
 mod registry;
 mod support;
+mod system_clock;
 mod timing;
 mod transitions;
