@@ -3,7 +3,7 @@
 //! dropped while another thread asks for its slot.
 //!
 //! Run with:
-//! `RUSTFLAGS="--cfg loom" cargo test -p mend --lib --no-default-features --release loom`
+//! `RUSTFLAGS="--cfg loom" cargo test -p mend --lib --no-default-features loom`
 
 use std::time::Duration;
 
