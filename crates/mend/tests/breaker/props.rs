@@ -15,7 +15,7 @@ use crate::model::{Model, ModelEvent, ModelMetrics, Policy, Spec, Ticket, Wait};
 use crate::support::{Events, TestClassify, breaker_for, result_for};
 
 /// Cases per window kind; each runs up to `MAX_OPS` operations.
-const CASES: u32 = 512;
+const CASES: u32 = 1024;
 const MAX_OPS: usize = 80;
 
 #[derive(Debug, Clone)]
