@@ -37,10 +37,11 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Rejected {
     /// A circuit breaker is open (or half-open with every trial slot taken).
-    #[error("circuit breaker is open; calls are let through again in {retry_after:?}")]
+    #[error("{}", open_message(*retry_after))]
     Open {
         /// How long until the breaker lets (trial) calls through again. Zero
-        /// when the breaker is half-open and only waiting for its trials.
+        /// when the breaker is half-open and only waiting for its trials;
+        /// `Duration::MAX` when it is forced open.
         retry_after: Duration,
     },
     /// A bulkhead has no free slot and no room in its queue (or the queue
@@ -53,6 +54,14 @@ pub enum Rejected {
         /// How long until the limiter admits the next call.
         retry_after: Duration,
     },
+}
+
+fn open_message(retry_after: Duration) -> String {
+    if retry_after == Duration::MAX {
+        "circuit breaker is forced open; calls are let through once it is reset".to_owned()
+    } else {
+        format!("circuit breaker is open; calls are let through again in {retry_after:?}")
+    }
 }
 
 impl Rejected {
@@ -161,6 +170,13 @@ mod tests {
             "circuit breaker is open; calls are let through again in 3s"
         );
         assert_eq!(open.retry_after(), Some(Duration::from_secs(3)));
+        let forced = Rejected::Open {
+            retry_after: Duration::MAX,
+        };
+        assert_eq!(
+            forced.to_string(),
+            "circuit breaker is forced open; calls are let through once it is reset"
+        );
         assert_eq!(Rejected::Full.retry_after(), None);
         let e: Error<std::io::Error> = Elapsed::new(Duration::from_millis(5)).into();
         assert!(e.is_elapsed());

@@ -10,6 +10,15 @@ use crate::classify::DefaultClassify;
 use crate::clock::{Clock, SystemClock};
 use crate::observe::{Subscriber, Subscribers};
 
+/// `minimum_calls` unless set (capped at a count window's size, as
+/// Resilience4j does).
+const DEFAULT_MINIMUM_CALLS: u32 = 100;
+
+/// The longest time window: one bucket per second is kept, and a failure
+/// scans the window's buckets, so a day (86,400 buckets, 1.4 MB) is the
+/// limit.
+const MAX_TIME_WINDOW_SECS: u32 = 86_400;
+
 /// A setting given to [`Builder`] that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -28,14 +37,15 @@ pub struct BuildError {
 /// Builds a [`CircuitBreaker`]; made by [`CircuitBreaker::builder`].
 ///
 /// Defaults follow Resilience4j: a count window of the last 100 calls, at
-/// least 100 calls before deciding, open at a 50 % failure rate, slow-call
+/// least 100 calls (or the count window's size) before deciding, open at a 50 % failure rate, slow-call
 /// detection off (turn it on with [`slow_call_duration`](Builder::slow_call_duration)),
 /// 60 s in open, 10 trial calls in half-open, no limit on half-open.
 #[must_use = "a builder does nothing until `build()`"]
 pub struct Builder<C = SystemClock, K = DefaultClassify> {
     name: Arc<str>,
     window: WindowKind,
-    minimum_calls: u32,
+    /// `None`: 100, or the count window's size if smaller.
+    minimum_calls: Option<u32>,
     failure_rate_threshold: f64,
     slow_call_rate_threshold: f64,
     slow_call_duration: Option<Duration>,
@@ -68,7 +78,7 @@ impl Builder {
         Builder {
             name: name.into(),
             window: WindowKind::Count(100),
-            minimum_calls: 100,
+            minimum_calls: None,
             failure_rate_threshold: 50.0,
             slow_call_rate_threshold: 100.0,
             slow_call_duration: None,
@@ -89,14 +99,14 @@ impl Builder {
 }
 
 impl<C: Clock, K> Builder<C, K> {
-    /// Decide over the last `calls` recorded calls.
+    /// Decide over the last `calls` recorded calls (one byte each).
     pub fn count_window(mut self, calls: u32) -> Self {
         self.window = WindowKind::Count(calls);
         self
     }
 
     /// Decide over the calls of the last `span` (whole seconds, one bucket
-    /// per second).
+    /// per second, at most one day).
     pub fn time_window(mut self, span: Duration) -> Self {
         let secs = span.as_secs();
         self.window = WindowKind::Time(if span.subsec_nanos() != 0 {
@@ -108,9 +118,10 @@ impl<C: Clock, K> Builder<C, K> {
         self
     }
 
-    /// Fewest calls in the window before a rate can open the breaker.
+    /// Fewest calls in the window before a rate can open the breaker
+    /// (default 100, or the count window's size if that is smaller).
     pub fn minimum_calls(mut self, calls: u32) -> Self {
-        self.minimum_calls = calls;
+        self.minimum_calls = Some(calls);
         self
     }
 
@@ -288,24 +299,33 @@ impl<C: Clock, K> Builder<C, K> {
                     WindowKind::Time(0) => {
                         return Err(fail("time_window", "0s".into(), "at least 1 second"));
                     }
-                    WindowKind::Time(u32::MAX) => {
+                    WindowKind::Time(seconds) if seconds > MAX_TIME_WINDOW_SECS => {
                         return Err(fail(
                             "time_window",
-                            "a fractional or huge duration".into(),
-                            "a whole number of seconds below 2^32",
+                            if seconds == u32::MAX {
+                                "a fractional or huge duration".into()
+                            } else {
+                                format!("{seconds}s")
+                            },
+                            "a whole number of seconds, at most one day (86400)",
                         ));
                     }
                     _ => {}
                 }
-                if self.minimum_calls == 0 {
+                let minimum_calls = match (self.minimum_calls, self.window) {
+                    (Some(calls), _) => calls,
+                    (None, WindowKind::Count(size)) => size.min(DEFAULT_MINIMUM_CALLS),
+                    (None, WindowKind::Time(_)) => DEFAULT_MINIMUM_CALLS,
+                };
+                if minimum_calls == 0 {
                     return Err(fail("minimum_calls", "0".into(), "at least 1 call"));
                 }
                 if let WindowKind::Count(size) = self.window
-                    && self.minimum_calls > size
+                    && minimum_calls > size
                 {
                     return Err(fail(
                         "minimum_calls",
-                        self.minimum_calls.to_string(),
+                        minimum_calls.to_string(),
                         "no more than the count window holds, or the breaker could never open",
                     ));
                 }
@@ -318,7 +338,7 @@ impl<C: Clock, K> Builder<C, K> {
                 }
                 Policy::Rate {
                     window: self.window,
-                    minimum_calls: self.minimum_calls,
+                    minimum_calls,
                     failure_rate_threshold: percent(
                         "failure_rate_threshold",
                         self.failure_rate_threshold,

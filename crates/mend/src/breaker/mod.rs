@@ -5,7 +5,7 @@
 //! lets calls through and records their outcomes in a sliding window. When,
 //! with at least `minimum_calls` recorded, the failure rate or the slow-call
 //! rate reaches its threshold, it **opens**: calls are rejected at once with
-//! [`Rejected::Open`](crate::Rejected::Open), without touching the
+//! [`Rejected::Open`], without touching the
 //! dependency, for `wait_in_open`. Then it goes **half-open** and admits
 //! exactly `half_open_calls` trial calls (the rest are still rejected, so a
 //! recovering dependency is not stampeded); their rates decide: closed again,
@@ -18,7 +18,7 @@
 //! through, record nothing), [`metrics_only`](CircuitBreaker::metrics_only)
 //! (record, never act), and [`reset`](CircuitBreaker::reset) back to a fresh
 //! closed breaker. Every change of state is an
-//! [`Event::Breaker`](crate::observe::Event::Breaker).
+//! [`Event::Breaker`].
 //!
 //! # Choosing settings
 //!
@@ -339,7 +339,8 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         self.force(State::Disabled);
     }
 
-    /// Records every call but never changes state on its own.
+    /// Records every call but never changes state on its own. Starts from an
+    /// empty window.
     pub fn metrics_only(&self) {
         self.force(State::MetricsOnly);
     }
@@ -448,9 +449,10 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
 
 impl<C: Clock, K> fmt::Debug for CircuitBreaker<C, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The published state: formatting never moves the breaker.
         f.debug_struct("CircuitBreaker")
             .field("name", &self.config.name)
-            .field("state", &self.state())
+            .field("state", &self.gate.0.load().state())
             .finish_non_exhaustive()
     }
 }

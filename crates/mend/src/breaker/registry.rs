@@ -1,50 +1,5 @@
-//! [`BreakerRegistry`]: one breaker per key (per upstream host, per tenant),
-//! made on first use from one template, in bounded memory.
-//!
-//! A registry holds at most `max_keys` breakers. When a new key arrives and
-//! the registry is full, it *sweeps*: it evicts every breaker that is idle,
-//! closed and not held by anyone. A breaker that is open, half-open or in a
-//! manual state is never evicted: forgetting it would let traffic through to
-//! a dependency known to be down, or undo an operator's decision. If the
-//! sweep frees nothing, [`get`](BreakerRegistry::get) returns
-//! [`RegistryFull`] and the caller decides (fail the request, or call
-//! without a breaker). Sweeps triggered by a full registry run at most once
-//! per `sweep_interval`; call [`sweep`](BreakerRegistry::sweep) on a
-//! schedule of your own to evict ahead of time.
-//!
-//! **Idle** means: no call, rejection or state change touched the breaker
-//! since a sweep (or its creation) at least `idle_after` ago. Activity is
-//! read from the breaker's own counters, so calls pay nothing extra for it;
-//! the price is that a sweep only learns *that* a breaker was used since
-//! the last look, not when, so it restarts the idle clock then: with rare
-//! sweeps, eviction can take up to twice `idle_after`.
-//!
-//! **Compact breakers.** A standalone breaker keeps a stripe of counters per
-//! thread (up to twice the cores), which buys lock-free, contention-free
-//! successes but costs a few KiB; a registry's breakers keep one shared
-//! stripe instead (successes are one atomic add on a line shared by the
-//! threads using *that key*), so 100,000 keys fit in tens of MiB.
-//! Behaviour is identical; only the cost of a success under contention on
-//! one key differs.
-//!
-//! # Examples
-//!
-//! ```
-//! use std::time::Duration;
-//! use mend::breaker::{BreakerRegistry, CircuitBreaker};
-//!
-//! let registry = BreakerRegistry::builder(
-//!     CircuitBreaker::builder("upstream").consecutive_failures(5),
-//! )
-//! .max_keys(10_000)
-//! .idle_after(Duration::from_secs(600))
-//! .build()?;
-//!
-//! let breaker = registry.get(&"api.example.com".to_string())?;
-//! let reply = breaker.call(|| Ok::<_, std::io::Error>("200 OK"));
-//! assert!(reply.is_ok());
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! [`BreakerRegistry`]: one breaker per key, bounded; its docs are on the
+//! type.
 
 use std::fmt;
 use std::hash::Hash;
@@ -82,7 +37,53 @@ struct Slot<C, K> {
     quiet_since: Tick,
 }
 
-/// Breakers by key, bounded. See the [module docs](self).
+/// Breakers by key: one per upstream host or tenant, made on first use from
+/// one template, in bounded memory.
+///
+/// A registry holds at most `max_keys` breakers. When a new key arrives and
+/// the registry is full, it *sweeps*: it evicts every breaker that is idle,
+/// closed and not held by anyone. A breaker that is open, half-open or in a
+/// manual state is never evicted: forgetting it would let traffic through to
+/// a dependency known to be down, or undo an operator's decision. If the
+/// sweep frees nothing, [`get`](BreakerRegistry::get) returns
+/// [`RegistryFull`] and the caller decides (fail the request, or call
+/// without a breaker). Sweeps triggered by a full registry run at most once
+/// per `sweep_interval`; call [`sweep`](BreakerRegistry::sweep) on a
+/// schedule of your own to evict ahead of time.
+///
+/// **Idle** means: no call, rejection or state change touched the breaker
+/// since a sweep (or its creation) at least `idle_after` ago. Activity is
+/// read from the breaker's own counters, so calls pay nothing extra for it;
+/// the price is that a sweep only learns *that* a breaker was used since
+/// the last look, not when, so it restarts the idle clock then: with rare
+/// sweeps, eviction can take up to twice `idle_after`.
+///
+/// **Compact breakers.** A standalone breaker keeps a stripe of counters per
+/// thread (up to twice the cores), which buys lock-free, contention-free
+/// successes but costs a few KiB; a registry's breakers keep one shared
+/// stripe instead (successes are one atomic add on a line shared by the
+/// threads using *that key*), so 100,000 keys fit in tens of MiB.
+/// Behaviour is identical; only the cost of a success under contention on
+/// one key differs.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use mend::breaker::{BreakerRegistry, CircuitBreaker};
+///
+/// let registry = BreakerRegistry::builder(
+///     CircuitBreaker::builder("upstream").consecutive_failures(5),
+/// )
+/// .max_keys(10_000)
+/// .idle_after(Duration::from_secs(600))
+/// .build()?;
+///
+/// let breaker = registry.get(&"api.example.com".to_string())?;
+/// let reply = breaker.call(|| Ok::<_, std::io::Error>("200 OK"));
+/// assert!(reply.is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct BreakerRegistry<Key, C = SystemClock, K = DefaultClassify> {
     map: DashMap<Key, Slot<C, K>, foldhash::fast::RandomState>,
     config: Config,

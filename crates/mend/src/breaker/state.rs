@@ -46,17 +46,20 @@ impl fmt::Display for State {
 pub struct Metrics {
     /// The state when the snapshot was taken.
     pub state: State,
-    /// Calls recorded in the current window (the trials, in half-open).
+    /// Calls recorded in the current window; in half-open, the trials
+    /// recorded so far; for a consecutive-failures breaker, the current run
+    /// of failures. Entering Closed or a manual state empties the window; an
+    /// open breaker keeps the window that opened it.
     pub buffered_calls: u32,
-    /// Failed calls among them (for a consecutive-failures breaker: the
-    /// current run of failures).
+    /// Failed calls among them.
     pub failed_calls: u32,
     /// Slow calls among them.
     pub slow_calls: u32,
-    /// Failure percentage, once at least `minimum_calls` are buffered
-    /// (`half_open_calls`, in half-open).
+    /// Failure percentage, once at least `minimum_calls` are buffered.
+    /// Always `None` in half-open (the last trial decides and leaves it)
+    /// and for a consecutive-failures breaker (it has no rate).
     pub failure_rate: Option<f64>,
-    /// Slow-call percentage, under the same condition.
+    /// Slow-call percentage, under the same conditions.
     pub slow_call_rate: Option<f64>,
     /// Calls rejected since the breaker was built.
     pub not_permitted_calls: u64,

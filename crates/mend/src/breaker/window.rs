@@ -4,7 +4,8 @@
 //! - [`TimeWindow`]: the outcomes of the last N seconds, one bucket per
 //!   second of the coarse clock (the current, partial second included).
 //!
-//! Both keep running totals so a decision reads three numbers.
+//! The count window keeps running totals; the time window is summed per
+//! second when a decision is due (see `time_tally`).
 
 use crate::clock::Tick;
 

@@ -176,3 +176,29 @@ fn boundary_values_are_accepted() {
         .count_window(0)
         .minimum_calls(0));
 }
+
+#[test]
+fn a_time_window_longer_than_a_day_is_refused_before_it_allocates() {
+    let err = rejects(builder().time_window(SEC * 86_401), "time_window");
+    assert!(err.to_string().contains("86401s"), "{err}");
+    assert!(builder().time_window(SEC * 86_400).build().is_ok());
+}
+
+#[test]
+fn a_small_count_window_caps_the_default_minimum_calls() {
+    // As Resilience4j: the default minimum of 100 shrinks to the window.
+    let b = builder()
+        .count_window(4)
+        .failure_rate_threshold(50.0)
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let _ = b.call(|| Ok::<(), &str>(()));
+    }
+    let _ = b.call(|| Err::<(), _>("down"));
+    assert_eq!(b.state(), mend::breaker::State::Closed, "3 calls < 4");
+    let _ = b.call(|| Err::<(), _>("down"));
+    assert_eq!(b.state(), mend::breaker::State::Open, "2 of 4 failed");
+    // An explicit minimum above the window is still a mistake.
+    rejects(builder().count_window(4).minimum_calls(5), "minimum_calls");
+}
