@@ -6,6 +6,7 @@
 //! | module | what it is for |
 //! |---|---|
 //! | [`breaker`] | stop calling a dependency that keeps failing, try it again after a wait |
+//! | [`checkpoint`] | crash-safe state: snapshots and a journal that never lose an acknowledged write |
 //! | [`clock`] | the three readings of time every policy uses, and clocks tests can drive |
 //! | [`classify`] | which results are successes, failures or ignored; which errors are transient |
 //! | [`observe`] | state-change events, subscribers, the `tracing` bridge |
@@ -55,6 +56,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod breaker;
+pub mod checkpoint;
 pub mod classify;
 pub mod clock;
 pub mod error;

@@ -1,0 +1,313 @@
+//! Everyday behaviour: first run, reopen, compaction, locking, permissions,
+//! torn tails, corruption, schema versions.
+
+use mend::checkpoint::{CheckpointError, Discarded, Io, Journaled, Options, StdIo, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::support::{Ledger, copy_dir, files, open, write_file};
+
+#[test]
+fn first_run_loads_the_default_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let report = store.load().unwrap();
+    assert!(report.is_first_run());
+    assert_eq!(store.state(), &Ledger::default());
+    assert_eq!(store.last_seq(), 0);
+}
+
+#[test]
+fn appends_and_snapshots_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = open(dir.path());
+        store.load().unwrap();
+        for v in 1..=10 {
+            assert_eq!(store.append(&v).unwrap(), v);
+        }
+    }
+    let mut store = open(dir.path());
+    let report = store.load().unwrap();
+    assert_eq!(store.state().prefix_len(), Some(10));
+    assert_eq!(report.last_seq, 10);
+    assert!(
+        report.snapshot.is_some(),
+        "compaction took snapshots: {report}"
+    );
+    assert!(report.discarded.is_empty());
+}
+
+#[test]
+fn compaction_keeps_k_snapshots_and_the_journal_back_to_the_oldest() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    for v in 1..=20 {
+        store.append(&v).unwrap();
+    }
+    // Snapshots after 3, 6, ... 18 records; the last two are kept.
+    assert_eq!(
+        files(dir.path(), "snapshot-"),
+        vec![
+            "snapshot-00000000000000000015.snap",
+            "snapshot-00000000000000000018.snap"
+        ]
+    );
+    // Segments from record 16 on: the oldest kept snapshot (15) plus the journal
+    // after it gives the whole state.
+    assert_eq!(
+        files(dir.path(), "journal-"),
+        vec![
+            "journal-00000000000000000016.log",
+            "journal-00000000000000000019.log"
+        ]
+    );
+}
+
+#[test]
+fn falling_back_to_the_older_snapshot_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = open(dir.path());
+        store.load().unwrap();
+        for v in 1..=20 {
+            store.append(&v).unwrap();
+        }
+    }
+    let newest = dir.path().join("snapshot-00000000000000000018.snap");
+    let mut bytes = StdIo.read(&newest).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    write_file(&newest, &bytes);
+
+    let mut store = open(dir.path());
+    let report = store.load().unwrap();
+    assert_eq!(store.state().prefix_len(), Some(20));
+    assert_eq!(report.snapshot, Some(15));
+    assert!(matches!(
+        &report.discarded[..],
+        [Discarded::CorruptSnapshot { path, .. }] if path == &newest
+    ));
+}
+
+#[test]
+fn a_second_opener_is_refused_with_the_holders_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = open(dir.path());
+    let err = Store::<Ledger>::open(dir.path(), Options::default()).unwrap_err();
+    assert!(
+        matches!(err, CheckpointError::Locked { pid: Some(pid), .. } if pid == std::process::id()),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains(&format!("process {}", std::process::id()))
+    );
+    drop(_first);
+    open(dir.path());
+}
+
+#[test]
+#[allow(clippy::disallowed_methods)] // reading permissions is the point of the test
+fn files_are_created_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    store.append(&1).unwrap();
+    store.save().unwrap();
+    store.append(&2).unwrap();
+    for name in StdIo.list(dir.path()).unwrap() {
+        let mode = std::fs::metadata(dir.path().join(&name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}");
+    }
+}
+
+#[test]
+fn writes_before_load_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    assert!(matches!(store.append(&1), Err(CheckpointError::NotLoaded)));
+    assert!(matches!(store.save(), Err(CheckpointError::NotLoaded)));
+}
+
+#[test]
+fn a_torn_tail_is_truncated_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = open(dir.path());
+        store.load().unwrap();
+        store.append(&1).unwrap();
+        store.append(&2).unwrap();
+    }
+    let segment = dir.path().join("journal-00000000000000000001.log");
+    let whole = StdIo.read(&segment).unwrap();
+    // Half of a third record.
+    let third = mend::checkpoint::fuzzing::encode_record(3, 1, b"3");
+    let mut file = StdIo.append(&segment).unwrap();
+    file.write(&third[..third.len() / 2]).unwrap();
+    drop(file);
+
+    let mut store = open(dir.path());
+    let report = store.load().unwrap();
+    assert_eq!(store.state().prefix_len(), Some(2));
+    assert!(matches!(
+        &report.discarded[..],
+        [Discarded::TornTail { offset, .. }] if *offset == whole.len() as u64
+    ));
+    assert_eq!(StdIo.read(&segment).unwrap(), whole);
+    store.append(&3).unwrap();
+    drop(store);
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    assert_eq!(store.state().prefix_len(), Some(3));
+}
+
+#[test]
+fn a_bad_record_before_valid_ones_is_corruption_not_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = open(dir.path());
+        store.load().unwrap();
+        store.append(&1).unwrap();
+        store.append(&2).unwrap();
+    }
+    let segment = dir.path().join("journal-00000000000000000001.log");
+    let mut bytes = StdIo.read(&segment).unwrap();
+    bytes[28] ^= 0x20; // the first record's payload (its header is 28 bytes)
+    write_file(&segment, &bytes);
+
+    let mut store = open(dir.path());
+    let err = store.load().unwrap_err();
+    assert!(
+        matches!(err, CheckpointError::Corrupt { offset: 0, .. }),
+        "{err}"
+    );
+    assert_eq!(StdIo.read(&segment).unwrap(), bytes, "nothing truncated");
+    assert!(matches!(store.append(&3), Err(CheckpointError::NotLoaded)));
+}
+
+/// Version 2 of the ledger: entries became records with a note.
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+struct LedgerV2 {
+    items: Vec<Item>,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Item {
+    value: u64,
+    note: String,
+}
+
+impl Journaled for LedgerV2 {
+    type Change = Item;
+    const SCHEMA_VERSION: u32 = 2;
+
+    fn apply(&mut self, item: &Item) {
+        self.items.push(Item {
+            value: item.value,
+            note: item.note.clone(),
+        });
+    }
+
+    fn migrate(from: u32, old: serde_json::Value) -> Result<Self, String> {
+        let old: Ledger = serde_json::from_value(old).map_err(|e| e.to_string())?;
+        assert_eq!(from, 1);
+        Ok(LedgerV2 {
+            items: old.entries.iter().map(|&v| v1_item(v)).collect(),
+        })
+    }
+
+    fn migrate_change(from: u32, old: serde_json::Value) -> Result<Item, String> {
+        assert_eq!(from, 1);
+        Ok(v1_item(old.as_u64().ok_or("not a number")?))
+    }
+}
+
+fn v1_item(value: u64) -> Item {
+    Item {
+        value,
+        note: "from v1".into(),
+    }
+}
+
+#[test]
+fn an_older_schema_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = open(dir.path());
+        store.load().unwrap();
+        for v in 1..=5 {
+            store.append(&v).unwrap(); // snapshot at 3, records 4 and 5
+        }
+    }
+    let mut store = Store::<LedgerV2>::open(dir.path(), Options::default()).unwrap();
+    let report = store.load().unwrap();
+    assert_eq!(report.migrated, 3, "one snapshot and two records: {report}");
+    let values: Vec<u64> = store.state().items.iter().map(|i| i.value).collect();
+    assert_eq!(values, [1, 2, 3, 4, 5]);
+    store
+        .append(&Item {
+            value: 6,
+            note: "v2".into(),
+        })
+        .unwrap();
+    store.save().unwrap();
+}
+
+#[test]
+fn a_newer_schema_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = Store::<LedgerV2>::open(dir.path(), Options::default()).unwrap();
+        store.load().unwrap();
+        store.append(&v1_item(1)).unwrap();
+        store.save().unwrap();
+    }
+    let mut store = open(dir.path());
+    let err = store.load().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CheckpointError::NewerSchema {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer than the application's 1"));
+}
+
+#[test]
+fn a_snapshot_too_damaged_to_fall_back_from_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    {
+        let mut store =
+            Store::<Ledger>::open(dir.path(), Options::default().keep_snapshots(1)).unwrap();
+        store.load().unwrap();
+        for v in 1..=4 {
+            store.append(&v).unwrap();
+        }
+        store.save().unwrap();
+        store.append(&5).unwrap();
+        store.save().unwrap(); // drops snapshot 4 and the journal up to 4
+        store.append(&6).unwrap();
+    }
+    copy_dir(dir.path(), copy.path());
+    let snap = copy.path().join("snapshot-00000000000000000005.snap");
+    let mut bytes = StdIo.read(&snap).unwrap();
+    bytes[40] ^= 0xff;
+    write_file(&snap, &bytes);
+    let mut store = open(copy.path());
+    let err = store.load().unwrap_err();
+    assert!(
+        matches!(err, CheckpointError::Unrecoverable { .. }),
+        "{err}"
+    );
+}
