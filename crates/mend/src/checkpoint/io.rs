@@ -24,7 +24,7 @@
 //! file.sync()?;
 //! io.sync_dir(&dir)?;
 //! assert_eq!(io.read(&dir.join("note"))?, b"hello");
-//! # io.remove(&dir.join("note"))?;
+//! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
 

@@ -61,7 +61,9 @@
 //! store.append(&100)?; // durable when it returns
 //! store.append(&-30)?;
 //! store.save()?;
-//! assert_eq!(store.state().balance % 70, 0);
+//! assert_eq!(store.state().balance, 70);
+//! # drop(store);
+//! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), mend::checkpoint::CheckpointError>(())
 //! ```
 
