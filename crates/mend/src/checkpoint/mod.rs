@@ -74,6 +74,7 @@ mod lock;
 mod options;
 mod recover;
 mod report;
+mod retain;
 mod snapshot;
 mod store;
 

@@ -11,6 +11,7 @@ use super::lock::{self, DirLock};
 use super::options::Options;
 use super::recover::recover;
 use super::report::Recovery;
+use super::retain;
 use super::{journal, snapshot};
 
 /// A crash-safe store for one application state `S`: snapshots of the whole
@@ -208,7 +209,8 @@ impl<S: Journaled> Store<S> {
             .map_err(|e| self.poison(e))?;
         self.segment = None;
         self.since_snapshot = (0, 0);
-        self.prune().map_err(|e| self.poison(e))?;
+        retain::prune(self.io.as_ref(), &self.dir, self.options.keep_snapshots)
+            .map_err(|e| self.poison(e))?;
         Ok(seq)
     }
 
@@ -271,49 +273,5 @@ impl<S: Journaled> Store<S> {
         self.io
             .sync_dir(&self.dir)
             .map_err(CheckpointError::io("fsync", &self.dir))
-    }
-
-    /// Drops the oldest snapshots beyond `keep_snapshots`, then the segments
-    /// whose every record is in the oldest snapshot kept. Snapshots go
-    /// first: a crash in between leaves extra segments, which are harmless,
-    /// never a snapshot without the journal after it.
-    fn prune(&self) -> Result<(), CheckpointError> {
-        let names = self
-            .io
-            .list(&self.dir)
-            .map_err(CheckpointError::io("list", &self.dir))?;
-        let mut snapshots: Vec<u64> = names
-            .iter()
-            .filter_map(|n| snapshot::parse_name(n))
-            .collect();
-        let mut segments: Vec<u64> = names
-            .iter()
-            .filter_map(|n| journal::parse_name(n))
-            .collect();
-        snapshots.sort_unstable();
-        segments.sort_unstable();
-        let drop_count = snapshots.len().saturating_sub(self.options.keep_snapshots);
-        let mut removed = Vec::new();
-        for &seq in &snapshots[..drop_count] {
-            removed.push(self.dir.join(snapshot::file_name(seq)));
-        }
-        let oldest_kept = snapshots[drop_count..].first().copied().unwrap_or(0);
-        for pair in segments.windows(2) {
-            // Segment pair[0] holds records pair[0] .. pair[1] - 1.
-            if pair[1] <= oldest_kept + 1 {
-                removed.push(self.dir.join(journal::file_name(pair[0])));
-            }
-        }
-        for path in &removed {
-            self.io
-                .remove(path)
-                .map_err(CheckpointError::io("remove", path))?;
-        }
-        if !removed.is_empty() {
-            self.io
-                .sync_dir(&self.dir)
-                .map_err(CheckpointError::io("fsync", &self.dir))?;
-        }
-        Ok(())
     }
 }

@@ -9,4 +9,5 @@ mod faults;
 mod kill;
 mod order;
 mod power;
+mod sim;
 mod support;
