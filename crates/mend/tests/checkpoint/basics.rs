@@ -311,3 +311,40 @@ fn a_snapshot_too_damaged_to_fall_back_from_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn the_store_and_its_errors_cross_threads() {
+    fn assert_send<T: Send>() {}
+    fn assert_error<T: std::error::Error + Send + Sync + 'static>() {}
+    assert_send::<Store<Ledger>>();
+    assert_error::<CheckpointError>();
+    assert_error::<mend::checkpoint::FormatError>();
+}
+
+#[test]
+fn a_poisoned_store_stays_poisoned_until_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    store.append(&1).unwrap();
+    // Take the directory away under the store: the next segment cannot be
+    // created.
+    let moved = dir.path().with_extension("moved");
+    StdIo.rename(dir.path(), &moved).unwrap();
+    assert!(matches!(store.save(), Err(CheckpointError::Io { .. })));
+    StdIo.rename(&moved, dir.path()).unwrap();
+    assert!(matches!(
+        store.append(&2),
+        Err(CheckpointError::Poisoned { .. })
+    ));
+    store.load().unwrap();
+    assert!(
+        matches!(store.append(&2), Err(CheckpointError::Poisoned { .. })),
+        "load() must not clear the poison"
+    );
+    drop(store);
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    assert_eq!(store.state().prefix_len(), Some(1));
+    store.append(&2).unwrap();
+}
