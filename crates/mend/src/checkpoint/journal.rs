@@ -261,6 +261,45 @@ mod tests {
         assert!(matches!(bad.error, FormatError::Checksum { .. }));
     }
 
+    /// A record with its format and reserved fields set, and a valid CRC.
+    fn patched(format: u16, reserved: u16) -> Vec<u8> {
+        let mut bytes = encode(4, 1, b"[4]");
+        bytes[12..14].copy_from_slice(&format.to_le_bytes());
+        bytes[14..16].copy_from_slice(&reserved.to_le_bytes());
+        let crc = checksum(&bytes);
+        bytes[8..12].copy_from_slice(&crc.to_le_bytes());
+        bytes
+    }
+
+    #[test]
+    fn an_intact_newer_format_says_so() {
+        assert_eq!(
+            decode(&patched(2, 0)),
+            Err(FormatError::NewerFormat { found: 2 })
+        );
+    }
+
+    #[test]
+    fn fields_mend_never_writes_are_refused() {
+        assert_eq!(
+            decode(&patched(1, 9)),
+            Err(FormatError::Reserved { found: 9 })
+        );
+        assert_eq!(
+            decode(&patched(0, 5)),
+            Err(FormatError::Reserved { found: 0 })
+        );
+        assert!(decode(&patched(1, 0)).is_ok());
+    }
+
+    #[test]
+    fn an_empty_payload_is_a_whole_record() {
+        let bytes = encode(1, 1, b"");
+        assert_eq!(bytes.len(), HEADER_LEN);
+        let (record, len) = decode(&bytes).unwrap();
+        assert_eq!((record.payload, len), (&b""[..], HEADER_LEN));
+    }
+
     #[test]
     fn names_parse_back() {
         assert_eq!(file_name(1), "journal-00000000000000000001.log");
