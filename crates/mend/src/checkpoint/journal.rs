@@ -49,7 +49,7 @@ pub struct Record<'a> {
 ///
 /// # Panics
 ///
-/// If the payload is longer than [`MAX_PAYLOAD`] (the store checks first).
+/// If the payload is longer than `u32::MAX` bytes (the store checks first).
 pub fn encode(seq: u64, schema: u32, payload: &[u8]) -> Vec<u8> {
     let len = u32::try_from(payload.len()).expect("payload over the record limit");
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
@@ -298,6 +298,17 @@ mod tests {
         assert_eq!(bytes.len(), HEADER_LEN);
         let (record, len) = decode(&bytes).unwrap();
         assert_eq!((record.payload, len), (&b""[..], HEADER_LEN));
+    }
+
+    #[test]
+    fn a_torn_tail_holding_a_partial_header_is_still_torn() {
+        // A torn record, then the start of another: nothing valid follows.
+        let mut bytes = segment(&[1]);
+        bytes.extend_from_slice(&encode(2, 1, b"[2]")[..20]);
+        bytes.extend_from_slice(&encode(3, 1, b"[3]")[..20]);
+        let scan = scan(&bytes);
+        assert_eq!(scan.records.len(), 1);
+        assert_eq!(scan.bad.unwrap().next_valid, None);
     }
 
     #[test]

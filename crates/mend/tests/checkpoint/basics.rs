@@ -348,3 +348,104 @@ fn a_poisoned_store_stays_poisoned_until_reopened() {
     assert_eq!(store.state().prefix_len(), Some(1));
     store.append(&2).unwrap();
 }
+
+#[test]
+fn compaction_counts_the_journal_found_on_reopen() {
+    for options in [
+        Options::default().compact_after_records(3),
+        // Records of one digit are 29 bytes: the fourth append passes 100.
+        Options::default().compact_after_bytes(100),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = Store::<Ledger>::open(dir.path(), options.clone()).unwrap();
+            store.load().unwrap();
+            store.append(&1).unwrap();
+            store.append(&2).unwrap();
+        }
+        let mut store = Store::<Ledger>::open(dir.path(), options.clone()).unwrap();
+        store.load().unwrap();
+        store.append(&3).unwrap();
+        assert!(files(dir.path(), "snapshot-").is_empty(), "{options:?}");
+        store.append(&4).unwrap();
+        store.append(&5).unwrap();
+        assert!(!files(dir.path(), "snapshot-").is_empty(), "{options:?}");
+    }
+}
+
+#[test]
+fn a_snapshot_under_another_name_is_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = open(dir.path());
+        store.load().unwrap();
+        for v in 1..=8 {
+            store.append(&v).unwrap(); // snapshots at 3 and 6
+        }
+    }
+    // Snapshot 3's bytes under snapshot 6's name.
+    let three = StdIo
+        .read(&dir.path().join("snapshot-00000000000000000003.snap"))
+        .unwrap();
+    let six = dir.path().join("snapshot-00000000000000000006.snap");
+    write_file(&six, &three);
+    let mut store = open(dir.path());
+    let report = store.load().unwrap();
+    assert_eq!(store.state().prefix_len(), Some(8));
+    assert_eq!(report.snapshot, Some(3));
+    assert!(matches!(
+        &report.discarded[..],
+        [Discarded::CorruptSnapshot {
+            error: mend::checkpoint::FormatError::Sequence {
+                expected: 6,
+                found: 3
+            },
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn a_corrupt_newest_snapshot_at_the_last_record_falls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = open(dir.path());
+        store.load().unwrap();
+        for v in 1..=5 {
+            store.append(&v).unwrap(); // snapshot at 3
+        }
+        store.save().unwrap(); // snapshot at 5, the last record
+    }
+    let five = dir.path().join("snapshot-00000000000000000005.snap");
+    let mut bytes = StdIo.read(&five).unwrap();
+    bytes[20] ^= 1;
+    write_file(&five, &bytes);
+    let mut store = open(dir.path());
+    let report = store.load().unwrap();
+    assert_eq!(store.state().prefix_len(), Some(5));
+    assert_eq!((report.snapshot, report.replayed), (Some(3), 2));
+}
+
+#[test]
+fn a_corrupt_only_snapshot_without_journal_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = open(dir.path());
+        store.load().unwrap();
+        store.append(&1).unwrap();
+        store.save().unwrap();
+    }
+    StdIo
+        .remove(&dir.path().join("journal-00000000000000000001.log"))
+        .unwrap();
+    let one = dir.path().join("snapshot-00000000000000000001.snap");
+    let mut bytes = StdIo.read(&one).unwrap();
+    bytes[37] ^= 1;
+    write_file(&one, &bytes);
+    let mut store = open(dir.path());
+    let err = store.load().unwrap_err();
+    assert!(
+        matches!(err, CheckpointError::Unrecoverable { .. }),
+        "an empty state must not stand in for a damaged one: {err}"
+    );
+}
