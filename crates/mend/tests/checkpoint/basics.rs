@@ -449,3 +449,26 @@ fn a_corrupt_only_snapshot_without_journal_is_refused() {
         "an empty state must not stand in for a damaged one: {err}"
     );
 }
+
+#[test]
+fn appends_never_continue_a_segment_that_ends_before_them() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = Store::<Ledger>::open(dir.path(), Options::default()).unwrap();
+        store.load().unwrap();
+        for v in 1..=5 {
+            store.append(&v).unwrap();
+        }
+        store.save().unwrap();
+    }
+    // The journal lost records 4 and 5, which snapshot 5 holds anyway.
+    let segment = dir.path().join("journal-00000000000000000001.log");
+    StdIo.truncate(&segment, 3 * 29).unwrap();
+    let mut store = Store::<Ledger>::open(dir.path(), Options::default()).unwrap();
+    store.load().unwrap();
+    store.append(&6).unwrap();
+    drop(store);
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    assert_eq!(store.state().prefix_len(), Some(6));
+}
