@@ -156,7 +156,8 @@ fn a_torn_tail_is_truncated_and_reported() {
     assert_eq!(store.state().prefix_len(), Some(2));
     assert!(matches!(
         &report.discarded[..],
-        [Discarded::TornTail { offset, .. }] if *offset == whole.len() as u64
+        [Discarded::TornTail { offset, len, .. }]
+            if *offset == whole.len() as u64 && *len == (third.len() / 2) as u64
     ));
     assert_eq!(StdIo.read(&segment).unwrap(), whole);
     store.append(&3).unwrap();
