@@ -483,3 +483,40 @@ fn appends_never_continue_a_segment_that_ends_before_them() {
     store.load().unwrap();
     assert_eq!(store.state().prefix_len(), Some(6));
 }
+
+#[test]
+fn a_record_in_a_newer_format_is_a_clear_error_and_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = open(dir.path());
+        store.load().unwrap();
+        store.append(&1).unwrap();
+    }
+    // Record 2 as a future mend might write it: format version 2, valid CRC.
+    let mut record = mend::checkpoint::fuzzing::encode_record(2, 1, b"2");
+    record[12..14].copy_from_slice(&2u16.to_le_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&record[..8]), &record[12..]);
+    record[8..12].copy_from_slice(&crc.to_le_bytes());
+    let segment = dir.path().join("journal-00000000000000000001.log");
+    StdIo.append(&segment).unwrap().write(&record).unwrap();
+    let before = StdIo.read(&segment).unwrap();
+
+    let mut store = open(dir.path());
+    let err = store.load().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CheckpointError::NewerFormat {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        StdIo.read(&segment).unwrap(),
+        before,
+        "not cut as a torn tail"
+    );
+}
