@@ -9,6 +9,7 @@
 //! | [`retry`] | call again after transient failures: backoff, jitter, deadline, `Retry-After`, budgets |
 //! | [`limit`] | timeout, bulkhead (concurrency), rate limit (governor), per key |
 //! | [`compose`] | stack policies in an explicit order, sync and async, one flat error |
+//! | [`checkpoint`] | crash-safe state: snapshots and a journal that never lose an acknowledged write |
 //! | [`clock`] | the three readings of time every policy uses, and clocks tests can drive |
 //! | [`classify`] | which results are successes, failures or ignored; which errors are transient |
 //! | [`observe`] | state-change events, subscribers, the `tracing` bridge |
@@ -58,6 +59,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod breaker;
+pub mod checkpoint;
 pub mod classify;
 pub mod clock;
 pub mod compose;

@@ -1,0 +1,284 @@
+//! Proof 2, faults: on real files, fail each kind of operation in turn, at
+//! every point it happens in a workload (create, write, short write, fsync,
+//! rename, directory fsync, remove, ENOSPC, EIO). The caller gets an error,
+//! the store refuses further writes, nothing panics, and a reopened store
+//! loads every acknowledged change.
+
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use mend::checkpoint::{CheckpointError, Io, IoFile, StdIo, Store};
+
+use crate::support::{Ledger, open, small_options};
+
+const EIO: i32 = 5;
+const EACCES: i32 = 13;
+const EXDEV: i32 = 18;
+const ENOSPC: i32 = 28;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Create,
+    Write,
+    /// Half the bytes are written, then the next write fails.
+    ShortWrite,
+    Sync,
+    Rename,
+    SyncDir,
+    Remove,
+}
+
+/// Real files through `StdIo`; once armed, the `nth` operation of `kind`
+/// fails with `errno`.
+#[derive(Debug)]
+struct FaultIo {
+    kind: Kind,
+    nth: usize,
+    errno: i32,
+    armed: AtomicBool,
+    seen: AtomicUsize,
+    fired: AtomicBool,
+    /// Every write writes at most this many bytes (short writes that are
+    /// not errors).
+    max_write: Mutex<Option<usize>>,
+}
+
+impl FaultIo {
+    fn shared(kind: Kind, nth: usize, errno: i32) -> Faults {
+        Faults(Arc::new(FaultIo {
+            kind,
+            nth,
+            errno,
+            armed: AtomicBool::new(false),
+            seen: AtomicUsize::new(0),
+            fired: AtomicBool::new(false),
+            max_write: Mutex::new(None),
+        }))
+    }
+
+    fn check(&self, kind: Kind) -> io::Result<()> {
+        if !self.armed.load(Ordering::SeqCst) || kind != self.kind {
+            return Ok(());
+        }
+        if self.seen.fetch_add(1, Ordering::SeqCst) == self.nth {
+            self.fired.store(true, Ordering::SeqCst);
+            return Err(io::Error::from_raw_os_error(self.errno));
+        }
+        Ok(())
+    }
+}
+
+/// A handle on one shared [`FaultIo`].
+#[derive(Debug, Clone)]
+struct Faults(Arc<FaultIo>);
+
+impl std::ops::Deref for Faults {
+    type Target = FaultIo;
+    fn deref(&self) -> &FaultIo {
+        &self.0
+    }
+}
+
+impl Io for Faults {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        StdIo.create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        StdIo.list(dir)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        StdIo.read(path)
+    }
+    fn create(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
+        self.check(Kind::Create)?;
+        let inner = StdIo.create(path)?;
+        Ok(Box::new(FaultFile {
+            io: self.clone(),
+            inner,
+            failing: false,
+        }))
+    }
+    fn append(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
+        let inner = StdIo.append(path)?;
+        Ok(Box::new(FaultFile {
+            io: self.clone(),
+            inner,
+            failing: false,
+        }))
+    }
+    fn open_lock(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
+        StdIo.open_lock(path)
+    }
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        StdIo.truncate(path, len)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.check(Kind::Rename)?;
+        StdIo.rename(from, to)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.check(Kind::Remove)?;
+        StdIo.remove(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.check(Kind::SyncDir)?;
+        StdIo.sync_dir(dir)
+    }
+}
+
+#[derive(Debug)]
+struct FaultFile {
+    io: Faults,
+    inner: Box<dyn IoFile>,
+    /// A short write happened: the next write fails.
+    failing: bool,
+}
+
+impl IoFile for FaultFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.failing {
+            self.failing = false;
+            return Err(io::Error::from_raw_os_error(self.io.errno));
+        }
+        self.io.check(Kind::Write)?;
+        let limit = self.io.max_write.lock().unwrap().unwrap_or(buf.len());
+        let mut len = buf.len().min(limit);
+        if self.io.check(Kind::ShortWrite).is_err() {
+            self.failing = true;
+            len = buf.len() / 2;
+            if len == 0 {
+                return Err(io::Error::from_raw_os_error(self.io.errno));
+            }
+        }
+        self.inner.write(&buf[..len])
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.io.check(Kind::Sync)?;
+        self.inner.sync()
+    }
+    fn try_lock(&mut self) -> io::Result<bool> {
+        self.inner.try_lock()
+    }
+}
+
+/// Appends 5.. on top of 1..=4, saving every 4th, until an error. Returns
+/// (issued, acknowledged, the error).
+fn workload(store: &mut Store<Ledger>) -> (u64, u64, Option<CheckpointError>) {
+    let mut acked = store.last_seq();
+    for v in acked + 1..=acked + 12 {
+        if let Err(e) = store.append(&v) {
+            return (v, acked, Some(e));
+        }
+        acked = v;
+        if v % 4 == 0
+            && let Err(e) = store.save()
+        {
+            return (v, acked, Some(e));
+        }
+    }
+    (acked, acked, None)
+}
+
+fn run_fault(kind: Kind, errno: i32, label: &str) -> usize {
+    for nth in 0.. {
+        let dir = tempfile::tempdir().unwrap();
+        let io = FaultIo::shared(kind, nth, errno);
+        let mut store =
+            Store::<Ledger>::open_with_io(dir.path(), small_options(), Arc::new(io.clone()))
+                .unwrap();
+        store.load().unwrap();
+        for v in 1..=4 {
+            store.append(&v).unwrap();
+        }
+        store.save().unwrap();
+        io.armed.store(true, Ordering::SeqCst);
+        let (issued, acked, error) = workload(&mut store);
+        if !io.fired.load(Ordering::SeqCst) {
+            assert!(error.is_none(), "{label}: error without a fault: {error:?}");
+            assert!(nth > 0, "{label}: the workload never did this operation");
+            return nth; // faults injected at occurrences 0..nth
+        }
+        let context = format!("{label}, fault at occurrence {nth}");
+        let error = error.unwrap_or_else(|| panic!("{context}: no error returned"));
+        assert!(
+            matches!(&error, CheckpointError::Io { source, .. } if source.raw_os_error() == Some(errno)),
+            "{context}: {error}"
+        );
+        assert!(
+            matches!(store.append(&999), Err(CheckpointError::Poisoned { .. })),
+            "{context}: wrote again after a failure"
+        );
+        drop(store);
+
+        let mut store = open(dir.path());
+        let report = store
+            .load()
+            .unwrap_or_else(|e| panic!("{context}: reopen failed: {e}"));
+        let n = store.state().prefix_len().expect("a prefix") as u64;
+        assert!(
+            acked <= n && n <= issued,
+            "{context}: loaded {n}, acknowledged {acked}, issued {issued} ({report})"
+        );
+        store.append(&(n + 1)).unwrap();
+    }
+    unreachable!()
+}
+
+#[test]
+fn a_failed_create_is_an_error_and_loses_nothing() {
+    assert!(run_fault(Kind::Create, EACCES, "create") >= 3);
+}
+
+#[test]
+fn a_failed_write_is_an_error_and_loses_nothing() {
+    assert!(run_fault(Kind::Write, EIO, "write") >= 10);
+}
+
+#[test]
+fn a_short_write_then_a_failure_is_an_error_and_loses_nothing() {
+    assert!(run_fault(Kind::ShortWrite, ENOSPC, "short write") >= 10);
+}
+
+#[test]
+fn a_full_disk_is_an_error_and_loses_nothing() {
+    assert!(run_fault(Kind::Write, ENOSPC, "ENOSPC") >= 10);
+}
+
+#[test]
+fn a_failed_fsync_is_an_error_and_loses_nothing() {
+    assert!(run_fault(Kind::Sync, EIO, "fsync EIO") >= 10);
+}
+
+#[test]
+fn a_failed_rename_is_an_error_and_loses_nothing() {
+    assert!(run_fault(Kind::Rename, EXDEV, "rename") >= 2);
+}
+
+#[test]
+fn a_failed_directory_fsync_is_an_error_and_loses_nothing() {
+    assert!(run_fault(Kind::SyncDir, EIO, "directory fsync") >= 4);
+}
+
+#[test]
+fn a_failed_remove_is_an_error_and_loses_nothing() {
+    assert!(run_fault(Kind::Remove, EIO, "remove") >= 2);
+}
+
+#[test]
+fn short_writes_that_succeed_are_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = FaultIo::shared(Kind::Write, usize::MAX, EIO);
+    *io.max_write.lock().unwrap() = Some(5);
+    let mut store =
+        Store::<Ledger>::open_with_io(dir.path(), small_options(), Arc::new(io.clone())).unwrap();
+    store.load().unwrap();
+    let (issued, acked, error) = workload(&mut store);
+    assert!(error.is_none());
+    assert_eq!((issued, acked), (12, 12));
+    drop(store);
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    assert_eq!(store.state().prefix_len(), Some(12));
+}

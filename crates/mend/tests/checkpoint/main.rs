@@ -1,0 +1,13 @@
+//! Integration tests of `mend::checkpoint`, proving its guarantee four ways:
+//! the order of file operations (`order`), injected faults (`faults`),
+//! simulated power loss (`power`) and real SIGKILLs (`kill`); plus random
+//! corruption (`corruption`) and the everyday behaviour (`basics`).
+
+mod basics;
+mod corruption;
+mod faults;
+mod kill;
+mod order;
+mod power;
+mod sim;
+mod support;

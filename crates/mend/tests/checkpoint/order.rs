@@ -1,0 +1,201 @@
+//! Proof 1, order: a recording backend on real files logs every operation,
+//! and the log must show file data fsync'd before its rename, the directory
+//! fsync'd after it (and after a new segment is created), and every append
+//! acknowledged only after the fsync that covers it.
+
+use std::io;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use mend::checkpoint::{Io, IoFile, StdIo, Store};
+
+use crate::support::{Ledger, small_options};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Op {
+    Create(String),
+    Write(String),
+    Sync(String),
+    Rename(String, String),
+    Remove(String),
+    SyncDir,
+    /// Logged by the test when `append` or `save` returned `Ok`.
+    Ack,
+}
+
+/// Real files through `StdIo`, with a log of every operation.
+#[derive(Debug, Clone, Default)]
+struct RecordingIo(Arc<Mutex<Vec<Op>>>);
+
+impl RecordingIo {
+    fn log(&self, op: Op) {
+        self.0.lock().unwrap().push(op);
+    }
+
+    fn ops(&self) -> Vec<Op> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn name(path: &Path) -> String {
+    path.file_name().unwrap().to_str().unwrap().to_owned()
+}
+
+impl Io for RecordingIo {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        StdIo.create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        StdIo.list(dir)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        StdIo.read(path)
+    }
+    fn create(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
+        self.log(Op::Create(name(path)));
+        let inner = StdIo.create(path)?;
+        Ok(Box::new(RecordingFile {
+            io: self.clone(),
+            name: name(path),
+            inner,
+        }))
+    }
+    fn append(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
+        let inner = StdIo.append(path)?;
+        Ok(Box::new(RecordingFile {
+            io: self.clone(),
+            name: name(path),
+            inner,
+        }))
+    }
+    fn open_lock(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
+        StdIo.open_lock(path)
+    }
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        StdIo.truncate(path, len)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.log(Op::Rename(name(from), name(to)));
+        StdIo.rename(from, to)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.log(Op::Remove(name(path)));
+        StdIo.remove(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.log(Op::SyncDir);
+        StdIo.sync_dir(dir)
+    }
+}
+
+#[derive(Debug)]
+struct RecordingFile {
+    io: RecordingIo,
+    name: String,
+    inner: Box<dyn IoFile>,
+}
+
+impl IoFile for RecordingFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.io.log(Op::Write(self.name.clone()));
+        self.inner.write(buf)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.io.log(Op::Sync(self.name.clone()));
+        self.inner.sync()
+    }
+    fn try_lock(&mut self) -> io::Result<bool> {
+        self.inner.try_lock()
+    }
+}
+
+#[test]
+fn syncs_come_before_renames_and_acknowledgements() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = RecordingIo::default();
+    let mut store =
+        Store::<Ledger>::open_with_io(dir.path(), small_options(), Arc::new(io.clone())).unwrap();
+    store.load().unwrap();
+    for v in 1..=12 {
+        store.append(&v).unwrap();
+        io.log(Op::Ack);
+        if v % 5 == 0 {
+            store.save().unwrap();
+            io.log(Op::Ack);
+        }
+    }
+    let ops = io.ops();
+    let acks: Vec<usize> = (0..ops.len()).filter(|&i| ops[i] == Op::Ack).collect();
+    assert_eq!(acks.len(), 14);
+    let mut renames = 0;
+    let mut appends = 0;
+    let mut start = 0;
+    for &ack in &acks {
+        let window = &ops[start..ack];
+        let at = |i: usize| start + i;
+        for (i, op) in window.iter().enumerate() {
+            match op {
+                // Snapshot: written, fsync'd, renamed, directory fsync'd,
+                // before anything is removed or acknowledged.
+                Op::Rename(from, _) => {
+                    renames += 1;
+                    let last_write = window.iter().rposition(|o| o == &Op::Write(from.clone()));
+                    let sync = window.iter().rposition(|o| o == &Op::Sync(from.clone()));
+                    assert!(
+                        matches!((last_write, sync), (Some(w), Some(s)) if w < s && s < i),
+                        "{from} not fsync'd after its last write and before the rename at {}: {window:?}",
+                        at(i)
+                    );
+                    let dir_sync = window[i..].iter().position(|o| o == &Op::SyncDir);
+                    let first_remove = window[i..].iter().position(|o| matches!(o, Op::Remove(_)));
+                    assert!(
+                        dir_sync.is_some(),
+                        "no directory fsync after rename at {}",
+                        at(i)
+                    );
+                    if let Some(r) = first_remove {
+                        assert!(
+                            dir_sync.unwrap() < r,
+                            "removed before the rename was durable"
+                        );
+                    }
+                    if let Some(last_remove) =
+                        window.iter().rposition(|o| matches!(o, Op::Remove(_)))
+                    {
+                        assert!(
+                            window[last_remove..].contains(&Op::SyncDir),
+                            "removals not made durable: {window:?}"
+                        );
+                    }
+                }
+                // Append: the record's last write is covered by an fsync of
+                // the same file before the ack; a new segment's directory
+                // entry is durable before it.
+                Op::Write(file) if file.starts_with("journal-") => {
+                    if window[i + 1..]
+                        .iter()
+                        .any(|o| o == &Op::Write(file.clone()))
+                    {
+                        continue;
+                    }
+                    appends += 1;
+                    assert!(
+                        window[i + 1..].contains(&Op::Sync(file.clone())),
+                        "append to {file} acknowledged without an fsync after its write: {window:?}"
+                    );
+                    if let Some(c) = window.iter().position(|o| o == &Op::Create(file.clone())) {
+                        let dir_sync = window[c..i].iter().position(|o| o == &Op::SyncDir);
+                        assert!(
+                            dir_sync.is_some(),
+                            "new segment {file} not made durable: {window:?}"
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        start = ack + 1;
+    }
+    assert_eq!(appends, 12);
+    assert!(renames >= 4, "{renames} snapshots");
+}
