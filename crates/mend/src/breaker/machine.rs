@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::State;
 use super::config::{Config, Policy};
 use super::gate::{Admission, GateWord};
-use super::recorder::{Counters, Recorder, percent, rate_trips};
+use super::recorder::{Counters, Recorder, minimum_calls, percent, rate_trips};
 use super::state::Metrics;
 use super::window::Totals;
 use crate::classify::Outcome;
@@ -266,11 +266,7 @@ impl Machine {
         let (totals, minimum) = if self.state == State::HalfOpen {
             (self.trials.totals, config.half_open_calls)
         } else {
-            let minimum = match config.policy {
-                Policy::Rate { minimum_calls, .. } => minimum_calls,
-                Policy::Consecutive { .. } => u32::MAX,
-            };
-            (self.recorder.totals(counters, now), minimum)
+            (self.recorder.totals(counters, now), minimum_calls(config))
         };
         let enough = totals.calls >= minimum;
         Metrics {

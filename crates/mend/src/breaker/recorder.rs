@@ -60,12 +60,10 @@ pub(crate) fn reaches(part: u32, whole: u32, threshold: f64) -> bool {
     whole > 0 && rate(part, whole) >= threshold
 }
 
-/// Whether `totals` reach a threshold of a rate policy. In half-open
-/// (`trials`) the trials are all the data there is, so `minimum_calls` does
-/// not apply.
-pub(crate) fn rate_trips(config: &Config, totals: Totals, trials: bool) -> bool {
+/// Whether the failures or the slow calls among `totals`, taken as a share
+/// of `calls`, reach their thresholds (never, for a consecutive policy).
+fn over_threshold(config: &Config, totals: Totals, calls: u32) -> bool {
     let Policy::Rate {
-        minimum_calls,
         failure_rate_threshold,
         slow_call_rate_threshold,
         ..
@@ -73,29 +71,35 @@ pub(crate) fn rate_trips(config: &Config, totals: Totals, trials: bool) -> bool 
     else {
         return false;
     };
-    if !trials && totals.calls < minimum_calls {
+    reaches(totals.failures, calls, failure_rate_threshold)
+        || reaches(totals.slow, calls, slow_call_rate_threshold)
+}
+
+/// The calls a window needs before its rates count (never, for a
+/// consecutive policy).
+pub(crate) fn minimum_calls(config: &Config) -> u32 {
+    match config.policy {
+        Policy::Rate { minimum_calls, .. } => minimum_calls,
+        Policy::Consecutive { .. } => u32::MAX,
+    }
+}
+
+/// Whether `totals` reach a threshold of a rate policy. In half-open
+/// (`trials`) the trials are all the data there is, so `minimum_calls` does
+/// not apply.
+pub(crate) fn rate_trips(config: &Config, totals: Totals, trials: bool) -> bool {
+    if !trials && totals.calls < minimum_calls(config) {
         return false;
     }
-    reaches(totals.failures, totals.calls, failure_rate_threshold)
-        || reaches(totals.slow, totals.calls, slow_call_rate_threshold)
+    over_threshold(config, totals, totals.calls)
 }
 
 /// Whether some number of further successes could make `totals` trip: the
 /// rate is highest at the success that brings the window to
 /// `minimum_calls` (or at the very next one, past it).
 pub(crate) fn success_could_trip(config: &Config, totals: Totals) -> bool {
-    let Policy::Rate {
-        minimum_calls,
-        failure_rate_threshold,
-        slow_call_rate_threshold,
-        ..
-    } = config.policy
-    else {
-        return false;
-    };
-    let calls = totals.calls.saturating_add(1).max(minimum_calls);
-    reaches(totals.failures, calls, failure_rate_threshold)
-        || reaches(totals.slow, calls, slow_call_rate_threshold)
+    let calls = totals.calls.saturating_add(1).max(minimum_calls(config));
+    over_threshold(config, totals, calls)
 }
 
 /// The window and its link to the stripes.
@@ -209,10 +213,7 @@ impl Recorder {
             }
             Recorder::Count { .. } => {
                 let totals = self.totals(counters, now);
-                let below_minimum = matches!(
-                    config.policy,
-                    Policy::Rate { minimum_calls, .. } if totals.calls < minimum_calls
-                );
+                let below_minimum = totals.calls < minimum_calls(config);
                 if below_minimum && success_could_trip(config, totals) {
                     Tick::ZERO
                 } else {

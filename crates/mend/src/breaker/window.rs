@@ -74,20 +74,36 @@ impl CountWindow {
         self.next = (self.next + 1) % self.ring.len();
     }
 
-    /// Records `count` successes in a row.
+    /// Records `count` successes in a row, a slice at a time: slots past
+    /// the last call are still zero, and the slots a full ring overwrites
+    /// are counted out and zeroed in bulk.
     pub(crate) fn record_successes(&mut self, count: u64) {
-        if count >= self.ring.len() as u64 {
+        let len = self.ring.len();
+        if count >= len as u64 {
             self.ring.fill(0);
             self.next = 0;
             self.totals = Totals {
-                calls: self.ring.len() as u32,
+                calls: len as u32,
                 failures: 0,
                 slow: 0,
             };
             return;
         }
-        for _ in 0..count {
-            self.record(false, false);
+        let count = count as usize;
+        let appended = count.min(len - self.totals.calls as usize);
+        self.totals.calls += appended as u32;
+        self.next = (self.next + appended) % len;
+        let mut evicting = count - appended;
+        while evicting > 0 {
+            let end = (self.next + evicting).min(len);
+            let slots = &mut self.ring[self.next..end];
+            let failures = slots.iter().filter(|&&s| s & FAILED != 0).count();
+            let slow = slots.iter().filter(|&&s| s & SLOW != 0).count();
+            self.totals.failures -= failures as u32;
+            self.totals.slow -= slow as u32;
+            slots.fill(0);
+            evicting -= end - self.next;
+            self.next = end % len;
         }
     }
 
@@ -194,6 +210,36 @@ mod tests {
         w.record_successes(99);
         assert_eq!(w.totals().failures, 0);
         assert_eq!(w.totals().calls, 3);
+    }
+
+    #[test]
+    fn bulk_successes_match_one_at_a_time() {
+        // Every window size, fill level, position and count, against the
+        // one-at-a-time path.
+        for size in 1..6u32 {
+            for prefix in 0..12u32 {
+                for count in 0..14u64 {
+                    let mut bulk = CountWindow::new(size);
+                    for i in 0..prefix {
+                        bulk.record(i % 3 == 0, i % 2 == 0);
+                    }
+                    let mut single = bulk.clone();
+                    bulk.record_successes(count);
+                    for _ in 0..count {
+                        single.record(false, false);
+                    }
+                    assert_eq!(bulk.totals(), single.totals(), "{size} {prefix} {count}");
+                    // And the ring goes on identically.
+                    bulk.record(true, true);
+                    single.record(true, true);
+                    for _ in 0..size {
+                        bulk.record(false, false);
+                        single.record(false, false);
+                        assert_eq!(bulk.totals(), single.totals(), "{size} {prefix} {count}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
