@@ -28,6 +28,10 @@ pub(crate) struct TimeTally {
     /// `second % span`, as of second `cached_at`.
     past: Box<[u32]>,
     cached_at: u64,
+    /// The totals the last [`totals`](Self::totals) returned, and when: the
+    /// gate's arming, computed right after in the same locked operation,
+    /// reuses them instead of reading every stripe again.
+    last: Option<(Tick, Totals)>,
 }
 
 impl TimeTally {
@@ -38,6 +42,7 @@ impl TimeTally {
             cleared_counts: counters.successes.at(0).collect(),
             past: vec![0; seconds as usize].into_boxed_slice(),
             cached_at: STALE,
+            last: None,
         }
     }
 
@@ -48,6 +53,7 @@ impl TimeTally {
     /// Records a call taken on the locked path.
     pub(crate) fn record(&mut self, now: Tick, failed: bool, slow: bool) {
         self.window.record(now, failed, slow);
+        self.last = None;
     }
 
     /// Successes the stripes counted in `second` since the last clear.
@@ -95,9 +101,11 @@ impl TimeTally {
         let current = second_of(now);
         self.refresh(counters, current);
         let oldest = (current + 1).saturating_sub(self.span());
-        (oldest..=current).fold(Totals::default(), |sum, second| {
+        let totals = (oldest..=current).fold(Totals::default(), |sum, second| {
             sum.plus(self.second_totals(counters, second, current))
-        })
+        });
+        self.last = Some((now, totals));
+        totals
     }
 
     /// Empties the window, stripes included.
@@ -112,6 +120,7 @@ impl TimeTally {
             *slot = count;
         }
         self.cached_at = STALE;
+        self.last = None;
     }
 
     /// The start of the first second at which one more success could trip
@@ -119,7 +128,12 @@ impl TimeTally {
     /// `d` seconds have left the window, and successes still to come only
     /// add calls.
     pub(crate) fn armed_from(&mut self, config: &Config, counters: &Counters, now: Tick) -> Tick {
-        let mut totals = self.totals(counters, now);
+        // Successes counted since the totals were taken only lower the
+        // rates, so arming on the earlier totals is safe (if anything, early).
+        let mut totals = match self.last.take() {
+            Some((at, totals)) if at == now => totals,
+            _ => self.totals(counters, now),
+        };
         let current = second_of(now);
         let span = self.span();
         for d in 0..span {
