@@ -102,6 +102,13 @@ pub(crate) fn success_could_trip(config: &Config, totals: Totals) -> bool {
     over_threshold(config, totals, calls)
 }
 
+/// Moves stripe successes not yet in a count window into it.
+fn fold(window: &mut CountWindow, folded: &mut u64, counters: &Counters) {
+    let total = counters.successes.total();
+    window.record_successes(total - *folded);
+    *folded = total;
+}
+
 /// The window and its link to the stripes.
 #[derive(Debug, Clone)]
 pub(crate) enum Recorder {
@@ -150,12 +157,10 @@ impl Recorder {
                 *failures = if failed { *failures + 1 } else { 0 };
                 matches!(config.policy, Policy::Consecutive { failures: limit } if *failures >= limit)
             }
-            Recorder::Count { .. } => {
-                self.fold(counters);
-                if let Recorder::Count { window, .. } = self {
-                    window.record(failed, slow);
-                }
-                rate_trips(config, self.totals(counters, now), false)
+            Recorder::Count { window, folded } => {
+                fold(window, folded, counters);
+                window.record(failed, slow);
+                rate_trips(config, window.totals(), false)
             }
             Recorder::Time(tally) => {
                 tally.record(now, failed, slow);
@@ -164,20 +169,13 @@ impl Recorder {
         }
     }
 
-    /// Moves stripe successes not yet in a count window into it.
-    fn fold(&mut self, counters: &Counters) {
-        if let Recorder::Count { window, folded } = self {
-            let total = counters.successes.total();
-            window.record_successes(total - *folded);
-            *folded = total;
-        }
-    }
-
     /// Totals of the window at `now`, stripes included.
     pub(crate) fn totals(&mut self, counters: &Counters, now: Tick) -> Totals {
-        self.fold(counters);
         match self {
-            Recorder::Count { window, .. } => window.totals(),
+            Recorder::Count { window, folded } => {
+                fold(window, folded, counters);
+                window.totals()
+            }
             Recorder::Time(tally) => tally.totals(counters, now),
             Recorder::Consecutive { failures } => Totals {
                 calls: *failures,
@@ -211,8 +209,11 @@ impl Recorder {
                     Tick::MAX
                 }
             }
-            Recorder::Count { .. } => {
-                let totals = self.totals(counters, now);
+            Recorder::Count { window, .. } => {
+                // Without folding the stripes in again: successes not yet
+                // folded only add calls and push failures out, so arming on
+                // the window as it stands is safe (if anything, early).
+                let totals = window.totals();
                 let below_minimum = totals.calls < minimum_calls(config);
                 if below_minimum && success_could_trip(config, totals) {
                     Tick::ZERO
