@@ -123,3 +123,37 @@ fn loom_successes_racing_a_failure_all_count() {
         assert_eq!(metrics.failed_calls, 1);
     });
 }
+
+#[test]
+fn loom_a_success_counted_as_its_second_ends_is_not_lost() {
+    loom::model(|| {
+        let clock = ManualClock::new();
+        let breaker = Arc::new(
+            CircuitBreaker::builder("loom")
+                .time_window(Duration::from_secs(3))
+                .minimum_calls(10)
+                .failure_rate_threshold(100.0)
+                .without_logging()
+                .clock(clock.clone())
+                .build()
+                .unwrap(),
+        );
+        let success = {
+            let breaker = breaker.clone();
+            thread::spawn(move || {
+                let _ = breaker.call(|| Ok::<_, ()>(()));
+            })
+        };
+        // The next second begins (at any point of the success's call: the
+        // manual clock is not a loom primitive, so let loom switch here),
+        // and a failure takes the locked path, which caches the seconds
+        // just past.
+        thread::yield_now();
+        clock.advance(Duration::from_secs(1));
+        let _ = breaker.call(|| Err::<(), _>(()));
+        success.join().unwrap();
+        let metrics = breaker.metrics();
+        assert_eq!(metrics.buffered_calls, 2);
+        assert_eq!(metrics.failed_calls, 1);
+    });
+}

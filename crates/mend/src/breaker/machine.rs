@@ -266,7 +266,10 @@ impl Machine {
         let (totals, minimum) = if self.state == State::HalfOpen {
             (self.trials.totals, config.half_open_calls)
         } else {
-            (self.recorder.totals(counters, now), minimum_calls(config))
+            (
+                self.recorder.exact_totals(counters, now),
+                minimum_calls(config),
+            )
         };
         let enough = totals.calls >= minimum;
         Metrics {

@@ -185,6 +185,15 @@ impl Recorder {
         }
     }
 
+    /// Totals for a snapshot: as [`totals`](Self::totals), with a time
+    /// window's stripes read live for every second.
+    pub(crate) fn exact_totals(&mut self, counters: &Counters, now: Tick) -> Totals {
+        match self {
+            Recorder::Time(tally) => tally.exact_totals(counters, now),
+            _ => self.totals(counters, now),
+        }
+    }
+
     /// Empties the window, stripes included.
     pub(crate) fn clear(&mut self, counters: &Counters, now: Tick) {
         match self {

@@ -2,12 +2,14 @@
 //! successes the stripes counted per second, with the stripes' past seconds
 //! cached so a failure costs one stripe scan, not one per second.
 //!
-//! Stripes only ever write the current second, so once a second is past its
-//! stripe sums no longer change and are read once: the cache is refilled
-//! when the locked path first runs in a new second. (A thread that read the
-//! clock just before a second ended and counted just after can land a
-//! success in a second already cached; it is picked up at the next refill, a
-//! second later. Single-threaded, the counts are exact.)
+//! Stripes only write the second their thread last read from the clock, so
+//! once a second is well past its stripe sums no longer change and are read
+//! once: the cache is refilled when the locked path first runs in a new
+//! second, and holds the seconds before the previous one (the previous
+//! second is read live, for the threads that read the clock just before it
+//! ended and count just after). Decisions use the cache; snapshots
+//! ([`exact_totals`](TimeTally::exact_totals)) read every second live, so
+//! once calls have finished their counts add up exactly.
 
 use super::config::Config;
 use super::recorder::{Counters, success_could_trip};
@@ -78,7 +80,7 @@ impl TimeTally {
             return;
         }
         let span = self.span();
-        for second in (current + 1).saturating_sub(span)..current {
+        for second in (current + 1).saturating_sub(span)..current.saturating_sub(1) {
             self.past[(second % span) as usize] = self.striped(counters, second);
         }
         self.cached_at = current;
@@ -88,8 +90,8 @@ impl TimeTally {
     /// the cache must hold).
     fn second_totals(&self, counters: &Counters, second: u64, current: u64) -> Totals {
         let mut totals = self.window.at(second);
-        totals.calls += if second == current {
-            self.striped(counters, current)
+        totals.calls += if second + 1 >= current {
+            self.striped(counters, second)
         } else {
             self.past[(second % self.span()) as usize]
         };
@@ -106,6 +108,18 @@ impl TimeTally {
         });
         self.last = Some((now, totals));
         totals
+    }
+
+    /// Totals of the window at `now`, every second's stripes read live: what
+    /// a snapshot reports.
+    pub(crate) fn exact_totals(&self, counters: &Counters, now: Tick) -> Totals {
+        let current = second_of(now);
+        let oldest = (current + 1).saturating_sub(self.span());
+        (oldest..=current).fold(Totals::default(), |sum, second| {
+            let mut totals = self.window.at(second);
+            totals.calls += self.striped(counters, second);
+            sum.plus(totals)
+        })
     }
 
     /// Empties the window, stripes included.

@@ -259,3 +259,46 @@ fn racing_transitions_form_one_consistent_history() {
     let in_past_states: u64 = seen.iter().map(|e| e.rejected).sum();
     assert!(in_past_states <= metrics.not_permitted_calls);
 }
+
+/// Successes counted on the stripes while failures refill the time window's
+/// cache of past seconds, and seconds go by fast: once every call has
+/// finished, the snapshot counts every one of them.
+#[test]
+fn time_window_counts_add_up_while_seconds_go_by() {
+    const THREADS: u64 = 4;
+    const CALLS: u64 = 50_000;
+    let clock = ManualClock::new();
+    let b = CircuitBreaker::builder("ticking")
+        .time_window(Duration::from_secs(3_600))
+        .minimum_calls(10)
+        .failure_rate_threshold(100.0)
+        .without_logging()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let running = AtomicU64::new(THREADS);
+    thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| {
+                for i in 0..CALLS {
+                    let outcome = if i % 16 == 0 { Err("down") } else { Ok(()) };
+                    let _ = b.call(|| outcome);
+                }
+                running.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+        s.spawn(|| {
+            // A new second every few calls, for at most 50 minutes of
+            // clock time, so every call stays inside the hour-long window.
+            while running.load(Ordering::SeqCst) > 0 && clock.elapsed() < Duration::from_secs(3_000)
+            {
+                clock.advance(Duration::from_millis(100));
+                thread::yield_now();
+            }
+        });
+    });
+    let m = b.metrics();
+    assert_eq!(m.state, State::Closed);
+    assert_eq!(u64::from(m.buffered_calls), THREADS * CALLS);
+    assert_eq!(u64::from(m.failed_calls), THREADS * CALLS.div_ceil(16));
+}
