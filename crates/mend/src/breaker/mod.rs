@@ -18,7 +18,7 @@
 //! through, record nothing), [`metrics_only`](CircuitBreaker::metrics_only)
 //! (record, never act), and [`reset`](CircuitBreaker::reset) back to a fresh
 //! closed breaker. Every change of state is an
-//! [`Event::Breaker`].
+//! [`Event::Breaker`](crate::observe::Event::Breaker).
 //!
 //! # Choosing settings
 //!
@@ -92,6 +92,7 @@ mod config;
 mod event;
 mod gate;
 mod machine;
+mod paths;
 mod permit;
 mod recorder;
 mod registry;
@@ -114,28 +115,16 @@ pub use permit::Permit;
 pub use registry::{BreakerRegistry, RegistryBuilder, RegistryFull};
 pub use state::{Metrics, State};
 
-use crate::classify::{Classify, DefaultClassify, Outcome};
-use crate::clock::{Clock, SystemClock, Tick};
+use crate::classify::{Classify, DefaultClassify};
+use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Rejected};
-use crate::observe::{Event, Subscribers};
+use crate::observe::Subscribers;
 use crate::sync::Mutex;
 use config::{Config, Policy};
-use gate::{Admission, Gate};
-use machine::{Machine, Transition};
+use gate::Gate;
+use machine::Machine;
+use paths::SuccessTally;
 use recorder::Counters;
-use window::second_of;
-
-/// Where a lock-free success is counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SuccessTally {
-    /// One counter per thread (count windows).
-    Count,
-    /// One counter per thread and second (time windows).
-    PerSecond,
-    /// Nowhere: a success only matters to a run of failures, and then it
-    /// takes the locked path (standalone consecutive-failures breakers).
-    Nowhere,
-}
 
 /// The gate on its own pair of cache lines: read by every call, written only
 /// by the locked path, and never next to the lock word.
@@ -252,18 +241,6 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         }
     }
 
-    #[cold]
-    fn acquire_locked(&self) -> Result<Permit<'_, C, K>, Rejected> {
-        self.locked(|machine, config, counters, now| machine.acquire(config, counters, now))
-            .map(|admission| Permit::new(self, admission))
-            .map_err(|rejected| match rejected {
-                Rejected::Open { retry_after } if !retry_after.is_zero() => Rejected::Open {
-                    retry_after: retry_after.saturating_add(self.coarse_lag),
-                },
-                other => other,
-            })
-    }
-
     /// Runs `f` if the breaker admits it, and records its outcome.
     ///
     /// # Errors
@@ -353,96 +330,9 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
             + self.counters.rejections.heap_bytes()
     }
 
-    /// A reading that changes whenever a call, a rejection or a locked
-    /// operation touches the breaker (how a registry tells idle breakers).
-    pub(crate) fn activity(&self) -> u64 {
-        let locked = self.machine.lock().locked_ops();
-        self.counters
-            .successes
-            .fingerprint()
-            .wrapping_add(self.counters.rejections.fingerprint())
-            .wrapping_add(locked)
-    }
-
     fn force(&self, to: State) {
         self.locked(|machine, config, counters, now| {
             ((), Some(machine.enter(config, counters, to, now)))
-        });
-    }
-
-    /// Records a finished call: lock-free for a success the gate allows,
-    /// through the state machine otherwise.
-    #[inline(always)]
-    fn record(&self, admission: Admission, outcome: Outcome, slow: bool) {
-        if outcome == Outcome::Success
-            && !slow
-            && !admission.trial()
-            && self.tally_success(admission)
-        {
-            return;
-        }
-        self.record_locked(admission, outcome, slow);
-    }
-
-    /// Counts a success without the lock if the gate says it cannot trip
-    /// the breaker; false if it must take the locked path.
-    #[inline(always)]
-    fn tally_success(&self, admission: Admission) -> bool {
-        if !admission.fast_success_under(self.gate.0.load()) {
-            return false;
-        }
-        match self.tally {
-            SuccessTally::Count => self.counters.successes.add(),
-            SuccessTally::PerSecond => {
-                let now = self.clock.coarse();
-                if now >= self.gate.0.until() {
-                    return false;
-                }
-                self.counters.successes.add_at(second_of(now));
-            }
-            SuccessTally::Nowhere => {}
-        }
-        true
-    }
-
-    #[cold]
-    fn record_locked(&self, admission: Admission, outcome: Outcome, slow: bool) {
-        self.locked(|machine, config, counters, now| {
-            (
-                (),
-                machine.record(config, counters, now, admission, outcome, slow),
-            )
-        });
-    }
-
-    /// Runs `op` on the state machine under the lock, publishes the new
-    /// gate, and announces any transition once the lock is released.
-    fn locked<R>(
-        &self,
-        op: impl FnOnce(&mut Machine, &Config, &Counters, Tick) -> (R, Option<Transition>),
-    ) -> R {
-        let mut machine = self.machine.lock();
-        machine.touch();
-        let now = self.clock.coarse();
-        let (result, transition) = op(&mut machine, &self.config, &self.counters, now);
-        let (word, until) = machine.gate(&self.config, &self.counters, now);
-        self.gate.0.publish(word, until);
-        drop(machine);
-        if let Some(t) = transition {
-            self.announce(t);
-        }
-        result
-    }
-
-    fn announce(&self, t: Transition) {
-        self.subscribers.emit(|| {
-            Event::Breaker(BreakerEvent {
-                name: self.config.name.clone(),
-                at: self.clock.wall(),
-                from: t.from,
-                to: t.to,
-                rejected: t.rejected,
-            })
         });
     }
 }

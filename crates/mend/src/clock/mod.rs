@@ -36,8 +36,7 @@
 
 use std::fmt;
 use std::ops::{Add, Sub};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -220,142 +219,13 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told to: for deterministic sync tests.
-///
-/// Clones share one time, so a test keeps a clone and advances it while the
-/// policy under test reads the other. Coarse and precise readings are equal.
-/// Wall time starts at 2026-01-01T00:00:00Z and moves with the monotonic time.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use mend::clock::{Clock, ManualClock};
-///
-/// let clock = ManualClock::new();
-/// let policy_view = clock.clone();
-/// let before = policy_view.coarse();
-/// clock.advance(Duration::from_secs(5));
-/// assert_eq!(policy_view.coarse() - before, Duration::from_secs(5));
-/// ```
-#[derive(Clone, Debug)]
-pub struct ManualClock {
-    nanos: Arc<AtomicU64>,
-}
+mod manual;
+#[cfg(feature = "tokio")]
+mod tokio_clock;
 
-/// Where a new [`ManualClock`]'s monotonic time starts: one hour in, so that
-/// code subtracting a window from "now" never underflows in tests.
-const MANUAL_START: Tick = Tick(3_600 * 1_000_000_000);
-/// 2026-01-01T00:00:00Z, the wall time of a new [`ManualClock`].
-const MANUAL_WALL_START: Timestamp = Timestamp(1_767_225_600 * 1_000_000_000);
-
-impl ManualClock {
-    /// A clock stopped at its starting time.
-    pub fn new() -> Self {
-        ManualClock {
-            nanos: Arc::new(AtomicU64::new(MANUAL_START.0)),
-        }
-    }
-
-    /// Moves time forward by `by`, for this clock and all its clones.
-    pub fn advance(&self, by: Duration) {
-        let by = duration_nanos(by);
-        let _ = self
-            .nanos
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                Some(n.saturating_add(by))
-            });
-    }
-
-    /// Time elapsed since the clock was created.
-    pub fn elapsed(&self) -> Duration {
-        self.precise() - MANUAL_START
-    }
-}
-
-impl Default for ManualClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Clock for ManualClock {
-    fn coarse(&self) -> Tick {
-        Tick(self.nanos.load(Ordering::Acquire))
-    }
-
-    fn precise(&self) -> Tick {
-        Tick(self.nanos.load(Ordering::Acquire))
-    }
-
-    fn wall(&self) -> Timestamp {
-        MANUAL_WALL_START.saturating_add(self.elapsed())
-    }
-}
-
+pub use manual::ManualClock;
 #[cfg(feature = "tokio")]
 pub use tokio_clock::TokioClock;
-
-#[cfg(feature = "tokio")]
-mod tokio_clock {
-    use super::*;
-
-    /// A clock that reads tokio's time, so that paused-time tests
-    /// (`#[tokio::test(start_paused = true)]`, `tokio::time::advance`) move
-    /// every policy that uses it.
-    ///
-    /// Readings are the system's monotonic time at creation plus what tokio
-    /// says has elapsed since; wall time moves the same way. Outside paused
-    /// time it behaves like [`SystemClock`](super::SystemClock) at the cost
-    /// of a precise reading for every call.
-    ///
-    /// # Panics
-    ///
-    /// Reading it outside a tokio runtime with paused time is fine; creating
-    /// it under paused time requires the runtime's context, as
-    /// `tokio::time::Instant::now` does.
-    #[derive(Clone, Copy, Debug)]
-    pub struct TokioClock {
-        origin: tokio::time::Instant,
-        origin_tick: Tick,
-        origin_wall: Timestamp,
-    }
-
-    impl TokioClock {
-        /// A clock anchored at tokio's "now".
-        pub fn new() -> Self {
-            TokioClock {
-                origin: tokio::time::Instant::now(),
-                origin_tick: super::SystemClock.precise(),
-                origin_wall: super::SystemClock.wall(),
-            }
-        }
-
-        fn elapsed(&self) -> Duration {
-            tokio::time::Instant::now().saturating_duration_since(self.origin)
-        }
-    }
-
-    impl Default for TokioClock {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-
-    impl Clock for TokioClock {
-        fn coarse(&self) -> Tick {
-            self.origin_tick + self.elapsed()
-        }
-
-        fn precise(&self) -> Tick {
-            self.origin_tick + self.elapsed()
-        }
-
-        fn wall(&self) -> Timestamp {
-            self.origin_wall.saturating_add(self.elapsed())
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
