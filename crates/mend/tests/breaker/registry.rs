@@ -172,3 +172,17 @@ fn bad_limits_name_the_field() {
         .unwrap_err();
     assert_eq!(err.field, "idle_after");
 }
+
+#[test]
+fn a_manual_change_counts_as_activity() {
+    // reset() touches no counter a call would: only the locked path sees it.
+    let clock = ManualClock::new();
+    let reg = registry(&clock, 1);
+    let _ = reg.get(&key(0)).unwrap();
+    clock.advance(IDLE / 2);
+    reg.get(&key(0)).unwrap().reset();
+    clock.advance(IDLE / 2);
+    assert_eq!(reg.sweep(), 0, "reset IDLE/2 ago: not idle");
+    clock.advance(IDLE);
+    assert_eq!(reg.sweep(), 1, "quiet for IDLE since the last look");
+}
