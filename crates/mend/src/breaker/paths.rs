@@ -126,3 +126,157 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         });
     }
 }
+
+/// The fast path is an optimisation the reference model cannot see: these
+/// tests count the operations that took the lock, so arming too eagerly
+/// (correct, but slow) fails here.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::time::Duration;
+
+    use crate::breaker::{CircuitBreaker, State};
+    use crate::clock::{Clock, ManualClock};
+
+    fn locked_ops<C: Clock, K>(breaker: &CircuitBreaker<C, K>) -> u64 {
+        breaker.machine.lock().locked_ops()
+    }
+
+    fn ok() -> Result<(), &'static str> {
+        Ok(())
+    }
+
+    fn down() -> Result<(), &'static str> {
+        Err("down")
+    }
+
+    #[test]
+    fn closed_successes_skip_the_lock_in_every_window() {
+        let clock = ManualClock::new();
+        let base = || {
+            CircuitBreaker::builder("fast")
+                .minimum_calls(10)
+                .without_logging()
+                .clock(clock.clone())
+        };
+        let breakers = [
+            base().count_window(100).build().unwrap(),
+            base().time_window(Duration::from_secs(60)).build().unwrap(),
+            base().consecutive_failures(3).build().unwrap(),
+        ];
+        for breaker in &breakers {
+            // A failure (locked), then enough successes that it cannot trip.
+            let _ = breaker.call(down);
+            for _ in 0..20 {
+                let _ = breaker.call(ok);
+            }
+            let before = locked_ops(breaker);
+            for _ in 0..1_000 {
+                let _ = breaker.call(ok);
+            }
+            assert_eq!(locked_ops(breaker), before, "{breaker:?}");
+        }
+    }
+
+    #[test]
+    fn a_success_that_could_trip_takes_the_lock_and_only_then() {
+        let clock = ManualClock::new();
+        let breaker = CircuitBreaker::builder("armed")
+            .count_window(10)
+            .minimum_calls(4)
+            .failure_rate_threshold(50.0)
+            .without_logging()
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let _ = breaker.call(down);
+        let _ = breaker.call(down);
+        // 2 failures of 2 calls: the success bringing the window to its
+        // minimum could trip it (2 of 4 is 50 %), so successes are armed.
+        let before = locked_ops(&breaker);
+        let _ = breaker.call(ok);
+        assert_eq!(locked_ops(&breaker), before + 1, "armed below the minimum");
+        let _ = breaker.call(ok);
+        assert_eq!(breaker.state(), State::Open, "2 of 4 failed");
+
+        // Below the minimum with no failure to speak of: not armed.
+        let calm = CircuitBreaker::builder("calm")
+            .count_window(10)
+            .minimum_calls(4)
+            .without_logging()
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let before = locked_ops(&calm);
+        for _ in 0..3 {
+            let _ = calm.call(ok);
+        }
+        assert_eq!(locked_ops(&calm), before);
+    }
+
+    #[test]
+    fn a_consecutive_run_is_reset_under_the_lock_once() {
+        let clock = ManualClock::new();
+        let breaker = CircuitBreaker::builder("run")
+            .consecutive_failures(3)
+            .without_logging()
+            .clock(clock)
+            .build()
+            .unwrap();
+        let _ = breaker.call(down);
+        let before = locked_ops(&breaker);
+        let _ = breaker.call(ok); // resets the run
+        let _ = breaker.call(ok);
+        let _ = breaker.call(ok);
+        assert_eq!(locked_ops(&breaker), before + 1);
+    }
+
+    #[test]
+    fn time_windows_arm_when_old_successes_leave() {
+        let clock = ManualClock::new();
+        let breaker = CircuitBreaker::builder("expiry")
+            .time_window(Duration::from_secs(10))
+            .minimum_calls(4)
+            .failure_rate_threshold(50.0)
+            .without_logging()
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        for _ in 0..10 {
+            let _ = breaker.call(ok);
+        }
+        clock.advance(Duration::from_secs(5));
+        for _ in 0..4 {
+            let _ = breaker.call(down);
+        }
+        // 4 of 14 failed: fine until the 10 old successes leave the window
+        // 5 s from now; until then successes skip the lock.
+        let before = locked_ops(&breaker);
+        let _ = breaker.call(ok);
+        clock.advance(Duration::from_secs(4));
+        let _ = breaker.call(ok);
+        assert_eq!(locked_ops(&breaker), before, "not armed yet");
+        clock.advance(Duration::from_secs(1));
+        let _ = breaker.call(ok);
+        assert_eq!(locked_ops(&breaker), before + 1, "armed once they leave");
+        assert_eq!(breaker.state(), State::Open, "4 of 7 failed");
+    }
+
+    #[test]
+    fn open_breakers_reject_without_the_lock() {
+        let clock = ManualClock::new();
+        let breaker = CircuitBreaker::builder("open")
+            .consecutive_failures(1)
+            .wait_in_open(Duration::from_secs(5))
+            .without_logging()
+            .clock(clock)
+            .build()
+            .unwrap();
+        let _ = breaker.call(down);
+        let before = locked_ops(&breaker);
+        for _ in 0..100 {
+            assert!(breaker.call(ok).is_err());
+        }
+        assert_eq!(locked_ops(&breaker), before);
+        assert_eq!(breaker.metrics().not_permitted_calls, 100);
+    }
+}
