@@ -126,11 +126,14 @@ use machine::Machine;
 use paths::SuccessTally;
 use recorder::Counters;
 
-/// The gate on its own pair of cache lines: read by every call, written only
-/// by the locked path, and never next to the lock word.
+/// A field on its own pair of cache lines (128 bytes, against the
+/// adjacent-line prefetcher). The gate is read by every call and the lock
+/// word written by every locked operation; padded, neither shares a line
+/// with the fields a success reads, so a failure on one thread does not
+/// turn the next success on another into a cache miss.
 #[repr(align(128))]
 #[derive(Debug)]
-struct PaddedGate(Gate);
+struct Padded<T>(T);
 
 /// A circuit breaker guarding one dependency. See the [module docs](self).
 ///
@@ -139,7 +142,7 @@ struct PaddedGate(Gate);
 /// take no lock: one load of a shared word, and a counter only the calling
 /// thread writes.
 pub struct CircuitBreaker<C = SystemClock, K = DefaultClassify> {
-    gate: PaddedGate,
+    gate: Padded<Gate>,
     tally: SuccessTally,
     slow_call_duration: Option<Duration>,
     /// Added to an open breaker's "retry after": it lets calls through by
@@ -148,7 +151,7 @@ pub struct CircuitBreaker<C = SystemClock, K = DefaultClassify> {
     counters: Counters,
     clock: C,
     classify: K,
-    machine: Mutex<Machine>,
+    machine: Padded<Mutex<Machine>>,
     config: Config,
     subscribers: Subscribers,
 }
@@ -188,14 +191,14 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
             Policy::Consecutive { .. } => SuccessTally::Nowhere,
         };
         CircuitBreaker {
-            gate: PaddedGate(Gate::new(word, until)),
+            gate: Padded(Gate::new(word, until)),
             tally,
             slow_call_duration: config.slow_call_duration(),
             coarse_lag: clock.coarse_resolution(),
             counters,
             clock,
             classify,
-            machine: Mutex::new(machine),
+            machine: Padded(Mutex::new(machine)),
             config,
             subscribers,
         }

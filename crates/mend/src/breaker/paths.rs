@@ -42,7 +42,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
     /// A reading that changes whenever a call, a rejection or a locked
     /// operation touches the breaker (how a registry tells idle breakers).
     pub(crate) fn activity(&self) -> u64 {
-        let locked = self.machine.lock().locked_ops();
+        let locked = self.machine.0.lock().locked_ops();
         self.counters
             .successes
             .fingerprint()
@@ -101,7 +101,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         &self,
         op: impl FnOnce(&mut Machine, &Config, &Counters, Tick) -> (R, Option<Transition>),
     ) -> R {
-        let mut machine = self.machine.lock();
+        let mut machine = self.machine.0.lock();
         machine.touch();
         let now = self.clock.coarse();
         let (result, transition) = op(&mut machine, &self.config, &self.counters, now);
@@ -138,7 +138,7 @@ mod tests {
     use crate::clock::{Clock, ManualClock};
 
     fn locked_ops<C: Clock, K>(breaker: &CircuitBreaker<C, K>) -> u64 {
-        breaker.machine.lock().locked_ops()
+        breaker.machine.0.lock().locked_ops()
     }
 
     fn ok() -> Result<(), &'static str> {
