@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Barrier, RwLock};
+use std::sync::{Arc, Barrier, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use dashmap::DashMap;
 use failsafe::CircuitBreaker as _;
 use mend::breaker::{BreakerRegistry, CircuitBreaker, State};
+use mend::clock::{Clock, RecentClock, SystemClock};
 
 type Job = Arc<dyn Fn(u64) + Send + Sync>;
 
@@ -101,7 +102,7 @@ fn failing_dependency() -> Result<u64, ()> {
 /// `n` calls through `breaker`, every `fail_every`-th one failing (the
 /// first included).
 #[inline(always)]
-fn calls(breaker: &CircuitBreaker, n: u64, fail_every: Option<u64>) {
+fn calls<C: Clock>(breaker: &CircuitBreaker<C>, n: u64, fail_every: Option<u64>) {
     match fail_every {
         None => {
             for _ in 0..n {
@@ -125,6 +126,20 @@ fn mend_time_window() -> CircuitBreaker {
     CircuitBreaker::builder("bench")
         .time_window(Duration::from_secs(60))
         .minimum_calls(10)
+        .without_logging()
+        .build()
+        .unwrap()
+}
+
+/// The time window on [`RecentClock`]; all such breakers share one clock
+/// (one ticker thread).
+fn mend_time_window_recent() -> CircuitBreaker<RecentClock> {
+    static CLOCK: OnceLock<RecentClock> = OnceLock::new();
+    let clock = CLOCK.get_or_init(|| RecentClock::new().unwrap()).clone();
+    CircuitBreaker::builder("bench")
+        .time_window(Duration::from_secs(60))
+        .minimum_calls(10)
+        .clock(clock)
         .without_logging()
         .build()
         .unwrap()
@@ -159,7 +174,7 @@ fn mend_slow_call() -> CircuitBreaker {
 
 /// Checks the breaker measured `iters` admitted, recorded calls, of which
 /// `failures` failed.
-fn assert_recorded(breaker: &CircuitBreaker, iters: u64, failures: u64, exact: bool) {
+fn assert_recorded<C: Clock>(breaker: &CircuitBreaker<C>, iters: u64, failures: u64, exact: bool) {
     let metrics = breaker.metrics();
     assert_eq!(
         metrics.state,
@@ -179,7 +194,12 @@ fn assert_recorded(breaker: &CircuitBreaker, iters: u64, failures: u64, exact: b
 
 /// Per-call cost of `make()`'s breaker on `workers` (None: this thread),
 /// every `fail_every`-th call failing.
-fn bench_mend(c: &mut Criterion, name: &str, workers: Option<&Workers>, variant: &Variant) {
+fn bench_mend<C: Clock>(
+    c: &mut Criterion,
+    name: &str,
+    workers: Option<&Workers>,
+    variant: &Variant<C>,
+) {
     let &(_, make, exact, fail_every) = variant;
     c.bench_function(name, |b| {
         b.iter_custom(|iters| {
@@ -267,7 +287,12 @@ fn peers(threads: usize) -> Vec<(&'static str, Job)> {
 /// A mend configuration to bench: its name, how to build it for `iters`
 /// calls, whether every call shows in its window, and how often a call
 /// fails.
-type Variant = (&'static str, fn(u64) -> CircuitBreaker, bool, Option<u64>);
+type Variant<C = SystemClock> = (
+    &'static str,
+    fn(u64) -> CircuitBreaker<C>,
+    bool,
+    Option<u64>,
+);
 
 fn mend_variants() -> [Variant; 7] {
     [
@@ -296,11 +321,33 @@ fn mend_variants() -> [Variant; 7] {
     ]
 }
 
+/// The time window again on [`RecentClock`]: what the coarse clock read
+/// costs the success path.
+fn recent_clock_variants() -> [Variant<RecentClock>; 2] {
+    [
+        (
+            "mend time window, RecentClock",
+            |_| mend_time_window_recent(),
+            true,
+            None,
+        ),
+        (
+            "mend time window, RecentClock, 1 in 128 fails",
+            |_| mend_time_window_recent(),
+            true,
+            Some(128),
+        ),
+    ]
+}
+
 fn one_thread(c: &mut Criterion) {
     for (name, call) in peers(1) {
         bench_peer(c, &format!("1 thread/{name}"), None, call);
     }
     for variant in mend_variants() {
+        bench_mend(c, &format!("1 thread/{}", variant.0), None, &variant);
+    }
+    for variant in recent_clock_variants() {
         bench_mend(c, &format!("1 thread/{}", variant.0), None, &variant);
     }
 }
@@ -311,6 +358,14 @@ fn two_threads(c: &mut Criterion) {
         bench_peer(c, &format!("2 threads/{name}"), Some(&workers), call);
     }
     for variant in mend_variants() {
+        bench_mend(
+            c,
+            &format!("2 threads/{}", variant.0),
+            Some(&workers),
+            &variant,
+        );
+    }
+    for variant in recent_clock_variants() {
         bench_mend(
             c,
             &format!("2 threads/{}", variant.0),

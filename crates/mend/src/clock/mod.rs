@@ -15,9 +15,11 @@
 //! reading and a precise one can be compared (the coarse one lags by at most
 //! one kernel tick).
 //!
-//! Three clocks ship with mend:
+//! Four clocks ship with mend:
 //!
 //! - [`SystemClock`], the default type parameter of every policy: the OS clocks.
+//! - [`RecentClock`]: the OS clocks, with the coarse reading kept in memory by
+//!   a background thread, for hot paths (a load instead of a vDSO call).
 //! - [`ManualClock`]: time moves only when a test says so; clones share it.
 //! - [`TokioClock`] (feature `tokio`): reads tokio's clock, so a test under
 //!   `#[tokio::test(start_paused = true)]` moves policies with `time::advance`.
@@ -223,10 +225,12 @@ impl Clock for SystemClock {
 }
 
 mod manual;
+mod recent;
 #[cfg(feature = "tokio")]
 mod tokio_clock;
 
 pub use manual::ManualClock;
+pub use recent::RecentClock;
 #[cfg(feature = "tokio")]
 pub use tokio_clock::TokioClock;
 

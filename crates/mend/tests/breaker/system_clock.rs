@@ -1,12 +1,14 @@
 //! The breaker on the real clocks: an open breaker's "retry after" is a
 //! promise kept by the precise clock, although the breaker itself measures
-//! its wait on the coarse one.
+//! its wait on the coarse one; and a time window on [`RecentClock`] counts
+//! and trips as on the system's clock.
 
 use std::time::Duration;
 
 use mend::Rejected;
 use mend::breaker::CircuitBreaker;
-use mend::clock::{Clock, SystemClock};
+use mend::breaker::State;
+use mend::clock::{Clock, RecentClock, SystemClock};
 
 #[test]
 fn waiting_out_retry_after_by_the_precise_clock_is_let_through() {
@@ -32,4 +34,33 @@ fn waiting_out_retry_after_by_the_precise_clock_is_let_through() {
             "round {round}: rejected again after waiting the {retry_after:?} it asked for"
         );
     }
+}
+
+#[test]
+fn a_time_window_on_the_recent_clock_counts_every_call_and_trips() {
+    let breaker = CircuitBreaker::builder("recent")
+        .time_window(Duration::from_secs(60))
+        .minimum_calls(20)
+        .failure_rate_threshold(50.0)
+        .clock(RecentClock::new().unwrap())
+        .without_logging()
+        .build()
+        .unwrap();
+    for _ in 0..10 {
+        breaker.call(|| Ok::<_, &str>(())).unwrap();
+    }
+    for _ in 0..9 {
+        let _ = breaker.call(|| Err::<(), _>("down"));
+    }
+    let metrics = breaker.metrics();
+    assert_eq!(
+        (metrics.state, metrics.buffered_calls, metrics.failed_calls),
+        (State::Closed, 19, 9)
+    );
+    let _ = breaker.call(|| Err::<(), _>("down"));
+    assert_eq!(
+        breaker.state(),
+        State::Open,
+        "10 failures in 20 calls is 50%"
+    );
 }
