@@ -107,6 +107,11 @@ impl<C: Clock, K> Builder<C, K> {
 
     /// Decide over the calls of the last `span` (whole seconds, one bucket
     /// per second, at most one day).
+    ///
+    /// Every success reads the coarse clock to find its second. On a hot
+    /// path, [`RecentClock`](crate::clock::RecentClock) makes that read a
+    /// load from memory (about 4 ns less per call here) at the price of a
+    /// ticker thread.
     pub fn time_window(mut self, span: Duration) -> Self {
         let secs = span.as_secs();
         self.window = WindowKind::Time(if span.subsec_nanos() != 0 {
