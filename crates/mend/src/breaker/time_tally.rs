@@ -13,7 +13,7 @@
 
 use super::config::Config;
 use super::recorder::{Counters, success_could_trip};
-use super::window::{TimeWindow, Totals, second_of};
+use super::window::{TimeWindow, Totals, ring_index, ring_len, second_of};
 use crate::clock::Tick;
 
 /// Marks the cache as stale.
@@ -26,9 +26,15 @@ pub(crate) struct TimeTally {
     /// window; of that second, only what exceeds `cleared_counts`.
     cleared_second: u64,
     cleared_counts: Box<[u32]>,
-    /// Stripe successes of each past second of the window, by
-    /// `second % span`, as of second `cached_at`.
+    /// Stripe successes of each past second of the window, in a ring like
+    /// the window's, as of second `cached_at`.
     past: Box<[u32]>,
+    /// The totals of those past seconds, buckets and stripes: they are
+    /// settled, since locked records only ever land in the current second.
+    past_totals: Totals,
+    /// The oldest of those past seconds that holds a call (the previous
+    /// second if none does): seconds before it leave the window unnoticed.
+    past_first: u64,
     cached_at: u64,
     /// The totals the last [`totals`](Self::totals) returned, and when: the
     /// gate's arming, computed right after in the same locked operation,
@@ -42,7 +48,9 @@ impl TimeTally {
             window: TimeWindow::new(seconds),
             cleared_second: 0,
             cleared_counts: counters.successes.at(0).collect(),
-            past: vec![0; seconds as usize].into_boxed_slice(),
+            past: vec![0; ring_len(seconds)].into_boxed_slice(),
+            past_totals: Totals::default(),
+            past_first: 0,
             cached_at: STALE,
             last: None,
         }
@@ -54,6 +62,9 @@ impl TimeTally {
 
     /// Records a call taken on the locked path.
     pub(crate) fn record(&mut self, now: Tick, failed: bool, slow: bool) {
+        // The clock is monotonic and read under the lock: no record lands in
+        // a second the cache holds as settled.
+        debug_assert!(self.cached_at == STALE || second_of(now) + 1 >= self.cached_at);
         self.window.record(now, failed, slow);
         self.last = None;
     }
@@ -80,8 +91,17 @@ impl TimeTally {
             return;
         }
         let span = self.span();
-        for second in (current + 1).saturating_sub(span)..current.saturating_sub(1) {
-            self.past[(second % span) as usize] = self.striped(counters, second);
+        self.past_totals = Totals::default();
+        self.past_first = current.saturating_sub(1);
+        for second in ((current + 1).saturating_sub(span)..current.saturating_sub(1)).rev() {
+            let striped = self.striped(counters, second);
+            self.past[ring_index(second, self.past.len())] = striped;
+            let mut totals = self.window.at(second);
+            totals.calls += striped;
+            if totals.calls > 0 {
+                self.past_first = second;
+            }
+            self.past_totals = self.past_totals.plus(totals);
         }
         self.cached_at = current;
     }
@@ -93,7 +113,7 @@ impl TimeTally {
         totals.calls += if second + 1 >= current {
             self.striped(counters, second)
         } else {
-            self.past[(second % self.span()) as usize]
+            self.past[ring_index(second, self.past.len())]
         };
         totals
     }
@@ -102,8 +122,11 @@ impl TimeTally {
     pub(crate) fn totals(&mut self, counters: &Counters, now: Tick) -> Totals {
         let current = second_of(now);
         self.refresh(counters, current);
-        let oldest = (current + 1).saturating_sub(self.span());
-        let totals = (oldest..=current).fold(Totals::default(), |sum, second| {
+        // The cached past, then the previous and current seconds live.
+        let live = current
+            .saturating_sub(1)
+            .max((current + 1).saturating_sub(self.span()));
+        let totals = (live..=current).fold(self.past_totals, |sum, second| {
             sum.plus(self.second_totals(counters, second, current))
         });
         self.last = Some((now, totals));
@@ -149,13 +172,22 @@ impl TimeTally {
             _ => self.totals(counters, now),
         };
         let current = second_of(now);
+        if success_could_trip(config, totals) {
+            return Tick::from_nanos(current.saturating_mul(1_000_000_000));
+        }
+        // Second `leaving` is out of the window from second `leaving + span`
+        // on. An empty second leaving changes nothing, nor the answer, so
+        // the scan starts at the oldest second that holds a call.
         let span = self.span();
-        for d in 0..span {
-            if d > 0 && current + d >= span {
-                totals.remove(self.second_totals(counters, current + d - span, current));
+        let oldest = (current + 1).saturating_sub(span);
+        for leaving in oldest.max(self.past_first)..current {
+            let left = self.second_totals(counters, leaving, current);
+            if left.calls == 0 {
+                continue; // no failures or slow calls either
             }
+            totals.remove(left);
             if success_could_trip(config, totals) {
-                return Tick::from_nanos((current + d).saturating_mul(1_000_000_000));
+                return Tick::from_nanos((leaving + span).saturating_mul(1_000_000_000));
             }
         }
         Tick::MAX

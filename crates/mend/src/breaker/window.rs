@@ -71,7 +71,10 @@ impl CountWindow {
         }
         self.ring[self.next] = (u8::from(failed) * FAILED) | (u8::from(slow) * SLOW);
         self.totals.add_one(failed, slow);
-        self.next = (self.next + 1) % self.ring.len();
+        self.next += 1;
+        if self.next == self.ring.len() {
+            self.next = 0;
+        }
     }
 
     /// Records `count` successes in a row, a slice at a time: slots past
@@ -127,9 +130,26 @@ struct Bucket {
 }
 
 /// The last `seconds` seconds of outcomes, bucketed by coarse-clock second.
+///
+/// The ring has a power of two of buckets (at least `seconds`), so a second
+/// finds its bucket with a mask: a failure's decision visits every second of
+/// the window, and a division per visit cost more than the rest of the visit.
 #[derive(Debug, Clone)]
 pub(crate) struct TimeWindow {
     buckets: Box<[Bucket]>,
+    seconds: u64,
+}
+
+/// Slots in a ring that holds `seconds` seconds: a power of two.
+pub(crate) fn ring_len(seconds: u32) -> usize {
+    (seconds as usize).next_power_of_two()
+}
+
+/// Where `second` sits in a ring of `len` ([`ring_len`]) slots.
+#[inline]
+pub(crate) fn ring_index(second: u64, len: usize) -> usize {
+    debug_assert!(len.is_power_of_two());
+    (second as usize) & (len - 1)
 }
 
 /// The coarse-clock second a tick falls in.
@@ -140,14 +160,14 @@ pub(crate) fn second_of(now: Tick) -> u64 {
 impl TimeWindow {
     pub(crate) fn new(seconds: u32) -> Self {
         TimeWindow {
-            buckets: vec![Bucket::default(); seconds as usize].into_boxed_slice(),
+            buckets: vec![Bucket::default(); ring_len(seconds)].into_boxed_slice(),
+            seconds: u64::from(seconds),
         }
     }
 
     pub(crate) fn record(&mut self, now: Tick, failed: bool, slow: bool) {
         let second = second_of(now);
-        let len = self.buckets.len() as u64;
-        let bucket = &mut self.buckets[(second % len) as usize];
+        let bucket = &mut self.buckets[ring_index(second, self.buckets.len())];
         if bucket.second != second as u32 {
             *bucket = Bucket {
                 second: second as u32,
@@ -159,12 +179,12 @@ impl TimeWindow {
 
     /// The window's length in seconds.
     pub(crate) fn seconds(&self) -> u64 {
-        self.buckets.len() as u64
+        self.seconds
     }
 
     /// What was recorded in `second` (zero if its bucket has moved on).
     pub(crate) fn at(&self, second: u64) -> Totals {
-        let bucket = &self.buckets[(second % self.seconds()) as usize];
+        let bucket = &self.buckets[ring_index(second, self.buckets.len())];
         if bucket.second == second as u32 {
             bucket.totals
         } else {

@@ -144,6 +144,37 @@ fn consecutive_policy() -> impl Strategy<Value = (Policy, u32)> {
     (1..=4u32).prop_map(|n| (Policy::Consecutive(n), 1))
 }
 
+/// Traffic and time only: calls that succeed or fail at once, and pauses of
+/// up to 2.5 s, against windows long enough that seconds settle in the
+/// breaker's cache before they leave. That is where arming can go wrong: a
+/// success let through lock-free when a second leaving should have let it
+/// trip the breaker.
+fn traffic_op() -> impl Strategy<Value = Op> {
+    let call = |outcome| Op::Call { outcome, millis: 0 };
+    prop_oneof![
+        4 => Just(call(Outcome::Success)),
+        2 => Just(call(Outcome::Failure)),
+        2 => (0..2500u64).prop_map(|millis| Op::Advance { millis }),
+        1 => (2500..6000u64).prop_map(|millis| Op::Advance { millis }),
+        1 => Just(Op::State),
+    ]
+}
+
+fn traffic_spec() -> impl Strategy<Value = Spec> {
+    (2..=12u32, 1..=10u32, 1..=200u32, wait(), 1..=4u32).prop_map(
+        |(seconds, minimum_calls, failure_threshold, wait, half_open_calls)| Spec {
+            policy: Policy::Time(seconds),
+            minimum_calls,
+            failure_threshold,
+            slow_threshold: 200,
+            slow_call_duration: None,
+            wait,
+            half_open_calls,
+            max_wait_in_half_open: None,
+        },
+    )
+}
+
 fn check_metrics(real: Metrics, model: ModelMetrics) -> Result<(), TestCaseError> {
     let rate_eq = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (None, None) => true,
@@ -340,6 +371,20 @@ proptest! {
     fn consecutive_failures_breaker_matches_model(
         spec in spec(consecutive_policy()),
         ops in proptest::collection::vec(op(), 1..MAX_OPS),
+        observe in any::<bool>(),
+    ) {
+        run(&spec, &ops, observe)?;
+    }
+}
+
+proptest! {
+    // Cheap cases, and the bugs they hunt need a rare shape: many of them.
+    #![proptest_config(ProptestConfig { cases: CASES * 4, ..config() })]
+
+    #[test]
+    fn time_window_traffic_matches_model(
+        spec in traffic_spec(),
+        ops in proptest::collection::vec(traffic_op(), 1..MAX_OPS * 2),
         observe in any::<bool>(),
     ) {
         run(&spec, &ops, observe)?;

@@ -51,6 +51,40 @@ fn time_window_buckets_by_whole_coarse_seconds() {
     assert_eq!(b.state(), State::Closed);
 }
 
+#[test]
+fn a_success_trips_once_old_successes_leave_the_window() {
+    // A 10 s window (a manual clock starts on a whole second, S): successes
+    // in S+1 and S+3, failures in S+6, 3 of 7 (43%). In S+11 second S+1 has
+    // left: with the next success 3 of 6 have failed (50%), so that success
+    // trips the breaker. By the last failure, S+1 and S+3 were settled
+    // seconds in the breaker's cache, among empty ones that must not hide
+    // them.
+    let clock = ManualClock::new();
+    let b = CircuitBreaker::builder("old successes")
+        .time_window(10 * SEC)
+        .minimum_calls(4)
+        .failure_rate_threshold(50.0)
+        .clock(clock.clone())
+        .classify(test_classify())
+        .without_logging()
+        .build()
+        .unwrap();
+    clock.advance(SEC);
+    ok(&b);
+    ok(&b);
+    clock.advance(2 * SEC);
+    ok(&b);
+    ok(&b);
+    clock.advance(3 * SEC);
+    fail(&b);
+    fail(&b);
+    fail(&b);
+    assert_eq!(b.state(), State::Closed, "3 of 7 failed");
+    clock.advance(5 * SEC);
+    ok(&b);
+    assert_eq!(b.state(), State::Open, "3 of 6 failed once S+1 left");
+}
+
 fn time_breaker(clock: &ManualClock, events: &Events) -> Breaker {
     CircuitBreaker::builder("time")
         .time_window(3 * SEC)
