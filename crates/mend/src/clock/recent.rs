@@ -195,6 +195,23 @@ mod tests {
     }
 
     #[test]
+    fn precise_and_wall_read_the_system() {
+        let clock = RecentClock::new().unwrap();
+        let (before, precise, after) = (
+            SystemClock.precise(),
+            clock.precise(),
+            SystemClock.precise(),
+        );
+        assert!(before <= precise && precise <= after);
+        // Calendar time may be stepped between two readings: a wide margin.
+        let gap = clock
+            .wall()
+            .as_unix_nanos()
+            .abs_diff(SystemClock.wall().as_unix_nanos());
+        assert!(gap < 60_000_000_000, "wall readings {gap} ns apart");
+    }
+
+    #[test]
     fn resolution_covers_the_kernel_tick_and_the_interval() {
         let clock = RecentClock::with_interval(Duration::from_millis(7)).unwrap();
         assert_eq!(
