@@ -145,7 +145,7 @@ fn consecutive_policy() -> impl Strategy<Value = (Policy, u32)> {
 }
 
 /// Traffic and time only: calls that succeed or fail at once, and pauses of
-/// up to 2.5 s, against windows long enough that seconds settle in the
+/// up to 6 s (mostly under 2.5 s), against windows long enough that seconds settle in the
 /// breaker's cache before they leave. That is where arming can go wrong: a
 /// success let through lock-free when a second leaving should have let it
 /// trip the breaker.

@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use mend::Rejected;
-use mend::breaker::CircuitBreaker;
-use mend::breaker::State;
+use mend::breaker::{CircuitBreaker, State};
 use mend::clock::{Clock, RecentClock, SystemClock};
 
 #[test]
