@@ -7,6 +7,7 @@
 //! rejection says), a trial call time out and reopen it, and the next trial
 //! close it. Exits by itself after a few seconds.
 
+use std::future::Future;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -66,20 +67,28 @@ async fn fetch(addr: SocketAddr) -> io::Result<String> {
 /// the ones a layer refused before the server was called.
 struct PrintAttempts(AtomicU32);
 
-impl<T: std::fmt::Debug, E: std::fmt::Display> AsyncPolicy<T, E> for PrintAttempts {
-    async fn call_async<F, Fut>(&self, f: F) -> Result<T, Error<E>>
+/// A layer is a handle to a policy: its future holds the handle (here a
+/// borrow), never a borrow of the stack.
+impl<'a, T: std::fmt::Debug, E: std::fmt::Display> AsyncPolicy<T, E> for &'a PrintAttempts {
+    fn run_async<F, Fut>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = Result<T, Error<E>>> + use<'a, T, E, F, Fut>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<T, Error<E>>>,
+        Fut: Future<Output = Result<T, Error<E>>>,
     {
-        let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
-        let result = f().await;
-        match &result {
-            Ok(v) => println!("attempt {n}: success: {v:?}"),
-            Err(Error::Rejected(r)) => println!("attempt {n}: rejected, not sent: {r}"),
-            Err(e) => println!("attempt {n}: failed: {e}"),
+        let printer: &'a PrintAttempts = self;
+        async move {
+            let n = printer.0.fetch_add(1, Ordering::Relaxed) + 1;
+            let result = f().await;
+            match &result {
+                Ok(v) => println!("attempt {n}: success: {v:?}"),
+                Err(Error::Rejected(r)) => println!("attempt {n}: rejected, not sent: {r}"),
+                Err(e) => println!("attempt {n}: failed: {e}"),
+            }
+            result
         }
-        result
     }
 }
 

@@ -106,12 +106,13 @@ mod loom_models;
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use builder::{BuildError, Builder};
 pub use config::WindowKind;
 pub use event::BreakerEvent;
-pub use permit::Permit;
+pub use permit::{OwnedPermit, Permit};
 pub use registry::{BreakerRegistry, RegistryBuilder, RegistryFull};
 pub use state::{Metrics, State};
 
@@ -124,6 +125,7 @@ use config::{Config, Policy};
 use gate::Gate;
 use machine::Machine;
 use paths::SuccessTally;
+use permit::Ticket;
 use recorder::Counters;
 
 /// A field on its own pair of cache lines (128 bytes, against the
@@ -218,9 +220,27 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
     /// slot taken (zero).
     #[inline(always)]
     pub fn try_acquire(&self) -> Result<Permit<'_, C, K>, Rejected> {
+        self.admit().map(|ticket| Permit::new(self, ticket))
+    }
+
+    /// Asks to make one call, with a permit that keeps the breaker alive:
+    /// one that can be moved into a spawned task or a `'static` future.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire`](Self::try_acquire).
+    #[inline]
+    pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedPermit<C, K>, Rejected> {
+        let ticket = self.admit()?;
+        Ok(OwnedPermit::new(self, ticket))
+    }
+
+    /// The admission decision behind both permits.
+    #[inline(always)]
+    fn admit(&self) -> Result<Ticket, Rejected> {
         let gate = self.gate.0.load();
         if let Some(admission) = gate.admission() {
-            return Ok(Permit::new(self, admission));
+            return Ok(Ticket::new(self, admission));
         }
         match gate.state() {
             State::ForcedOpen => {

@@ -5,7 +5,7 @@
 use super::config::Config;
 use super::gate::Admission;
 use super::machine::{Machine, Transition};
-use super::permit::Permit;
+use super::permit::Ticket;
 use super::recorder::Counters;
 use super::window::second_of;
 use super::{BreakerEvent, CircuitBreaker};
@@ -28,9 +28,9 @@ pub(super) enum SuccessTally {
 
 impl<C: Clock, K> CircuitBreaker<C, K> {
     #[cold]
-    pub(super) fn acquire_locked(&self) -> Result<Permit<'_, C, K>, Rejected> {
+    pub(super) fn acquire_locked(&self) -> Result<Ticket, Rejected> {
         self.locked(|machine, config, counters, now| machine.acquire(config, counters, now))
-            .map(|admission| Permit::new(self, admission))
+            .map(|admission| Ticket::new(self, admission))
             .map_err(|rejected| match rejected {
                 Rejected::Open { retry_after } if !retry_after.is_zero() => Rejected::Open {
                     retry_after: retry_after.saturating_add(self.coarse_lag),

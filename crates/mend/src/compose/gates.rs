@@ -1,12 +1,24 @@
-//! [`Policy`] and [`AsyncPolicy`] for mend's gates: the circuit breaker,
-//! the bulkhead, the rate limiter and the timeout.
+//! [`Policy`], [`AsyncPolicy`] and [`SendAsyncPolicy`](super::SendAsyncPolicy)
+//! for mend's gates: the circuit breaker, the bulkhead, the rate limiter and
+//! the timeout.
+//!
+//! Each gate runs an async call through any handle to it (`&'a Gate` or
+//! `Arc<Gate>`) with one function whose future owns the handle; the
+//! `async_handles!` macro turns that function into the trait impls.
 
 use std::future::Future;
+use std::ops::Deref;
+#[cfg(feature = "tokio")]
+use std::time::Duration;
 
-use super::{AsyncPolicy, Policy};
-use crate::breaker::CircuitBreaker;
+#[cfg(feature = "tokio")]
+use super::{AsyncPolicy, SendAsyncPolicy};
+use super::{Policy, async_handles};
+use crate::breaker::{CircuitBreaker, Permit};
 use crate::classify::Classify;
 use crate::clock::Clock;
+#[cfg(feature = "tokio")]
+use crate::error::Elapsed;
 use crate::error::Error;
 use crate::limit::{Bulkhead, RateLimiter};
 
@@ -17,7 +29,7 @@ use crate::limit::Timeout;
 /// result through the breaker's classifier, an inner timeout as a failure,
 /// an inner rejection as ignored.
 fn record<T, E, C: Clock, K: Classify<T, E>>(
-    permit: crate::breaker::Permit<'_, C, K>,
+    permit: Permit<'_, C, K>,
     result: Result<T, Error<E>>,
 ) -> Result<T, Error<E>> {
     let own: Result<T, E> = match result {
@@ -37,72 +49,129 @@ fn record<T, E, C: Clock, K: Classify<T, E>>(
 }
 
 impl<T, E, C: Clock, K: Classify<T, E>> Policy<T, E> for CircuitBreaker<C, K> {
-    fn call<F: FnOnce() -> Result<T, Error<E>>>(&self, f: F) -> Result<T, Error<E>> {
+    fn run<F: FnOnce() -> Result<T, Error<E>>>(&self, f: F) -> Result<T, Error<E>> {
         let permit = self.try_acquire()?;
         record(permit, f())
     }
 }
 
-impl<T, E, C: Clock, K: Classify<T, E>> AsyncPolicy<T, E> for CircuitBreaker<C, K> {
-    async fn call_async<F, Fut>(&self, f: F) -> Result<T, Error<E>>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, Error<E>>>,
-    {
-        let permit = self.try_acquire()?;
-        record(permit, f().await)
-    }
+/// A call through a breaker held by `breaker`.
+async fn breaker_run<T, E, C, K, B, F, Fut>(breaker: B, f: F) -> Result<T, Error<E>>
+where
+    C: Clock,
+    K: Classify<T, E>,
+    B: Deref<Target = CircuitBreaker<C, K>>,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, Error<E>>>,
+{
+    let permit = breaker.try_acquire()?;
+    record(permit, f().await)
 }
+
+async_handles!(<C, K> CircuitBreaker<C, K> where [C: Clock, K: Classify<T, E>,] via breaker_run);
 
 impl<T, E, C: Clock> Policy<T, E> for Bulkhead<C> {
     #[inline]
-    fn call<F: FnOnce() -> Result<T, Error<E>>>(&self, f: F) -> Result<T, Error<E>> {
+    fn run<F: FnOnce() -> Result<T, Error<E>>>(&self, f: F) -> Result<T, Error<E>> {
         let _permit = self.acquire()?;
         f()
     }
 }
 
+/// A call in a slot of a bulkhead held by `bulkhead`, waiting for one on
+/// tokio's timer.
 #[cfg(feature = "tokio")]
-impl<T, E, C: Clock> AsyncPolicy<T, E> for Bulkhead<C> {
-    async fn call_async<F, Fut>(&self, f: F) -> Result<T, Error<E>>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, Error<E>>>,
-    {
-        let _permit = self.acquire_async().await?;
-        f().await
-    }
+async fn bulkhead_run<T, E, C, B, F, Fut>(bulkhead: B, f: F) -> Result<T, Error<E>>
+where
+    C: Clock,
+    B: Deref<Target = Bulkhead<C>>,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, Error<E>>>,
+{
+    let _permit = bulkhead.acquire_async().await?;
+    f().await
 }
+
+#[cfg(feature = "tokio")]
+async_handles!(<C> Bulkhead<C> where [C: Clock,] via bulkhead_run);
 
 impl<T, E, C: Clock> Policy<T, E> for RateLimiter<C> {
     #[inline]
-    fn call<F: FnOnce() -> Result<T, Error<E>>>(&self, f: F) -> Result<T, Error<E>> {
+    fn run<F: FnOnce() -> Result<T, Error<E>>>(&self, f: F) -> Result<T, Error<E>> {
         self.check()?;
         f()
     }
 }
 
-impl<T, E, C: Clock> AsyncPolicy<T, E> for RateLimiter<C> {
-    async fn call_async<F, Fut>(&self, f: F) -> Result<T, Error<E>>
+/// A call through a rate limiter held by `limiter`.
+async fn limiter_run<T, E, C, B, F, Fut>(limiter: B, f: F) -> Result<T, Error<E>>
+where
+    C: Clock,
+    B: Deref<Target = RateLimiter<C>>,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, Error<E>>>,
+{
+    limiter.check()?;
+    f().await
+}
+
+async_handles!(<C> RateLimiter<C> where [C: Clock,] via limiter_run);
+
+/// A call cut off at `limit`.
+#[cfg(feature = "tokio")]
+async fn timeout_run<T, E, F, Fut>(limit: Duration, f: F) -> Result<T, Error<E>>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, Error<E>>>,
+{
+    match tokio::time::timeout(limit, f()).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::Elapsed(Elapsed::new(limit))),
+    }
+}
+
+/// A call cut off at the limit of the timeout `timeout` points to (the
+/// future needs only the limit, not the handle).
+#[cfg(feature = "tokio")]
+fn timeout_via<T, E, B, F, Fut>(timeout: B, f: F) -> impl Future<Output = Result<T, Error<E>>>
+where
+    B: Deref<Target = Timeout>,
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<T, Error<E>>>,
+{
+    timeout_run(timeout.limit(), f)
+}
+
+#[cfg(feature = "tokio")]
+async_handles!(<> Timeout where [] via timeout_via);
+
+/// A `Timeout` is `Copy`: it is its own handle.
+#[cfg(feature = "tokio")]
+impl<T, E> AsyncPolicy<T, E> for Timeout {
+    #[inline]
+    fn run_async<F, Fut>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = Result<T, Error<E>>> + use<T, E, F, Fut>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, Error<E>>>,
     {
-        self.check()?;
-        f().await
+        timeout_run(self.limit(), f)
     }
 }
 
 #[cfg(feature = "tokio")]
-impl<T, E> AsyncPolicy<T, E> for Timeout {
-    async fn call_async<F, Fut>(&self, f: F) -> Result<T, Error<E>>
+impl<T: Send, E: Send> SendAsyncPolicy<T, E> for Timeout {
+    #[inline]
+    fn run_send<F, Fut>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = Result<T, Error<E>>> + Send + use<T, E, F, Fut>
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, Error<E>>>,
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = Result<T, Error<E>>> + Send,
     {
-        match tokio::time::timeout(self.limit(), f()).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::Elapsed(crate::Elapsed::new(self.limit()))),
-        }
+        timeout_run(self.limit(), f)
     }
 }

@@ -14,11 +14,13 @@ use crate::error::Error;
 use crate::retry::{Retry, RetryError, RetryHint, Sleep};
 
 /// Whether an attempt through a stack is worth another: the operation's own
-/// errors as the retry classifies them, refusals and timeouts always.
+/// errors as the retry classifies them, refusals always (the call never
+/// ran), timeouts as the classifier says of them.
 fn transient<T, E, K: Classify<T, E>>(classify: &K, error: &Error<E>) -> bool {
     match error {
         Error::Inner(e) => classify.is_transient(e),
-        Error::Rejected(_) | Error::Elapsed(_) => true,
+        Error::Rejected(_) => true,
+        Error::Elapsed(_) => classify.elapsed_is_transient(),
     }
 }
 
@@ -62,7 +64,7 @@ impl<C: Clock, K, H, S: Sleep> Retry<C, K, H, S> {
     {
         let (classify, hints) = self.parts();
         self.run_sync(
-            || policies.call(|| f().map_err(Error::Inner)),
+            || policies.run(|| f().map_err(Error::Inner)),
             |e| transient(classify, e),
             |e| hint(hints, e),
         )
@@ -94,10 +96,11 @@ impl<C: Clock, K, H, S> Retry<C, K, H, S> {
         K: Classify<T, E>,
         H: RetryHint<E>,
     {
-        self.run_async(
+        Self::run_async(
+            self,
             || {
                 let attempt = f();
-                policies.call_async(|| async move { attempt.await.map_err(Error::Inner) })
+                policies.run_async(|| async move { attempt.await.map_err(Error::Inner) })
             },
             |retry: &Self, e: &Error<E>| transient(retry.parts().0, e),
             |retry: &Self, e: &Error<E>| hint(retry.parts().1, e),

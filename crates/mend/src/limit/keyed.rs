@@ -1,6 +1,7 @@
 //! A rate limit per key (client, host), in bounded memory.
 
 use std::fmt;
+use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -141,6 +142,20 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedRateLimiter<K, C> {
     {
         self.check(key)?;
         f().map_err(Error::Inner)
+    }
+
+    /// Runs the future `f` makes if `key`'s quota allows it.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call).
+    pub async fn call_async<T, E, F, Fut>(&self, key: &K, f: F) -> Result<T, Error<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.check(key)?;
+        f().await.map_err(Error::Inner)
     }
 }
 

@@ -36,7 +36,7 @@ mod rate;
 #[cfg(feature = "tokio")]
 mod timeout;
 
-pub use bulkhead::{Bulkhead, BulkheadBuilder, BulkheadPermit};
+pub use bulkhead::{Bulkhead, BulkheadBuilder, BulkheadPermit, OwnedBulkheadPermit};
 pub use governed::{GovernorClock, GovernorInstant};
 pub use governor::Quota;
 pub use keyed::KeyedRateLimiter;

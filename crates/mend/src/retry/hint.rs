@@ -9,9 +9,10 @@
 //! Where the hint comes from is a [`RetryHint`]:
 //!
 //! - [`DefaultHint`] (the default): a [`Rejected`] error carries its own wait
-//!   ([`Rejected::retry_after`]), found by type, also inside
-//!   [`Error<io::Error>`](crate::Error), `Error<Box<dyn Error + Send + Sync>>`
-//!   and in the source chain of a boxed error. Other errors give no hint.
+//!   ([`Rejected::retry_after`]), found under mend's own wrappers and along
+//!   a boxed error's source chain exactly where the default classification
+//!   looks ([`crate::classify::cause_of`]). Other errors give no
+//!   hint.
 //! - [`FromError`]: the error type implements [`RetryAfter`].
 //! - [`hint_fn`]: a closure.
 //!
@@ -33,12 +34,13 @@
 //! assert_eq!(parse_retry_after("soon", now), None);
 //! ```
 
-use std::any::Any;
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use crate::classify::cause::cause_of_link;
+use crate::classify::{Cause, cause_of};
 use crate::clock::Timestamp;
 use crate::error::{Elapsed, Error, Rejected};
 
@@ -98,33 +100,22 @@ pub struct DefaultHint;
 impl<E: 'static> RetryHint<E> for DefaultHint {
     #[inline]
     fn retry_after(&self, error: &E) -> Option<Duration> {
-        let any = error as &dyn Any;
-        if let Some(r) = any.downcast_ref::<Rejected>() {
-            return rejection_wait(r);
+        match cause_of(error) {
+            Cause::Rejected(r) => rejection_wait(r),
+            Cause::Chain(link) => chain_hint(link),
+            _ => None,
         }
-        if let Some(Error::Rejected(r)) = any.downcast_ref::<Error<io::Error>>() {
-            return rejection_wait(r);
-        }
-        if let Some(e) = any.downcast_ref::<Error<Box<dyn StdError + Send + Sync>>>() {
-            return match e {
-                Error::Rejected(r) => rejection_wait(r),
-                Error::Inner(inner) => chain_hint(inner.as_ref()),
-                Error::Elapsed(_) => None,
-            };
-        }
-        if let Some(boxed) = any.downcast_ref::<Box<dyn StdError + Send + Sync>>() {
-            return chain_hint(boxed.as_ref());
-        }
-        None
     }
 }
 
-fn chain_hint(mut error: &(dyn StdError + 'static)) -> Option<Duration> {
+/// The wait of the first refusal along a source chain, looking inside
+/// mend's wrappers at each link, as the default classification does.
+fn chain_hint(mut link: &(dyn StdError + 'static)) -> Option<Duration> {
     loop {
-        if let Some(r) = error.downcast_ref::<Rejected>() {
+        if let Cause::Rejected(r) = cause_of_link(link) {
             return rejection_wait(r);
         }
-        error = error.source()?;
+        link = link.source()?;
     }
 }
 

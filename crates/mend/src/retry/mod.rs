@@ -23,6 +23,21 @@
 //!   `max_retry_after`. Shorter hints are honoured: the retry never fires
 //!   before them ([`hint`]).
 //!
+//! # Around mend's own policies
+//!
+//! `retry.call(|| breaker.call(op))` works as it reads: the default
+//! classification and hint look under mend's wrappers
+//! ([`cause_of`](crate::classify::cause_of)), so a permanent I/O error is
+//! still permanent, a refusal is retried after the wait it carries, and a
+//! timeout is retried unless the classifier is
+//! [`non_idempotent`](crate::classify::non_idempotent). They can only look
+//! inside types they can name, though: under an `Error<YourError>` they
+//! find nothing, not even the breaker's refusal, so the retry falls back on
+//! its backoff. [`call_through`](Retry::call_through) has no such limit:
+//! it sees the policies' refusals and timeouts by their variant, and hands
+//! only your own error to your classifier. Prefer it around a breaker or a
+//! [`compose`](crate::compose) stack.
+//!
 //! The give-up error, [`RetryError`], keeps the last error, the number of
 //! attempts and the reason. A retry scheduled and a give-up are
 //! [`Event::Retry`](crate::observe::Event::Retry) events; a first-attempt

@@ -11,7 +11,9 @@
 //! any timeout costs, plus one small allocation.
 
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -39,27 +41,73 @@ impl<C: Clock, K, H, S> Retry<C, K, H, S> {
         H: RetryHint<E>,
     {
         // Closures that capture nothing take no room in the future.
-        self.run_async(
+        Self::run_async(
+            self,
             f,
             |retry: &Self, e: &E| retry.parts().0.is_transient(e),
             |retry: &Self, e: &E| retry.parts().1.retry_after(e),
         )
     }
 
-    /// The async loop, for any error type with its own transience and hint
+    /// Runs the future `f` makes, and a new one after each transient
+    /// failure, in a future that keeps the retry alive: `'static` (and
+    /// `Send`) whenever the operation's future is, so it can be spawned.
+    ///
+    /// # Errors
+    ///
+    /// As [`call_async`](Self::call_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{io, sync::Arc};
+    /// use mend::retry::Retry;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let retry = Arc::new(Retry::builder("sync-job").build()?);
+    /// let job = tokio::spawn(
+    ///     Arc::clone(&retry).call_async_owned(|| async { Ok::<_, io::Error>("synced") }),
+    /// );
+    /// assert_eq!(job.await??, "synced");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn call_async_owned<T, E, F, Fut>(
+        self: Arc<Self>,
+        f: F,
+    ) -> impl Future<Output = Result<T, RetryError<E>>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        K: Classify<T, E>,
+        H: RetryHint<E>,
+    {
+        Self::run_async(
+            self,
+            f,
+            |retry: &Self, e: &E| retry.parts().0.is_transient(e),
+            |retry: &Self, e: &E| retry.parts().1.retry_after(e),
+        )
+    }
+
+    /// The async loop through any handle to the retry (its future owns the
+    /// handle), for any error type with its own transience and hint
     /// (functions of the retry, so they need not capture it).
     #[inline]
-    pub(crate) async fn run_async<T, X, F, Fut>(
-        &self,
+    pub(crate) async fn run_async<R, T, X, F, Fut>(
+        retry: R,
         mut f: F,
         transient: impl Fn(&Self, &X) -> bool,
         hint: impl Fn(&Self, &X) -> Option<Duration>,
     ) -> Result<T, RetryError<X>>
     where
+        R: Deref<Target = Self>,
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, X>>,
     {
-        let deadline = Run::begin(self);
+        let this: &Self = &retry;
+        let deadline = Run::begin(this);
         let first = match deadline {
             None => f().await,
             Some(at) => {
@@ -68,12 +116,12 @@ impl<C: Clock, K, H, S> Retry<C, K, H, S> {
                     attempt: attempt.as_mut(),
                     timer: None,
                     at,
-                    clock: &self.clock,
+                    clock: &this.clock,
                 }
                 .await;
                 match raced {
                     Some(result) => result,
-                    None => return Err(elapsed(&Run::resume(self, deadline))),
+                    None => return Err(elapsed(&Run::resume(this, deadline))),
                 }
             }
         };
@@ -81,8 +129,8 @@ impl<C: Clock, K, H, S> Retry<C, K, H, S> {
             Ok(value) => return Ok(value),
             Err(error) => error,
         };
-        let run = Run::resume(self, deadline);
-        Box::pin(self.retry_loop(run, f, error, transient, hint)).await
+        let run = Run::resume(this, deadline);
+        Box::pin(this.retry_loop(run, f, error, transient, hint)).await
     }
 
     /// Every attempt after the first.

@@ -21,7 +21,7 @@ use crate::support::{MS, reset};
 struct Named<'a>(&'static str, &'a RefCell<Vec<&'static str>>);
 
 impl<T, E> Policy<T, E> for Named<'_> {
-    fn call<F: FnOnce() -> Result<T, Error<E>>>(&self, f: F) -> Result<T, Error<E>> {
+    fn run<F: FnOnce() -> Result<T, Error<E>>>(&self, f: F) -> Result<T, Error<E>> {
         self.1.borrow_mut().push(self.0);
         f()
     }
@@ -33,7 +33,7 @@ fn layers_are_entered_outermost_first() {
     let policies = stack(Named("breaker", &log))
         .then(Named("limit", &log))
         .then(Named("bulkhead", &log));
-    let got: Result<u8, Error<io::Error>> = policies.call(|| {
+    let got: Result<u8, Error<io::Error>> = policies.run(|| {
         log.borrow_mut().push("call");
         Ok(1)
     });

@@ -6,6 +6,8 @@ mod budget;
 mod bulkhead;
 mod compose;
 mod hints;
+mod nesting;
+mod owned;
 mod rate;
 mod retry;
 mod retry_async;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use mend::breaker::CircuitBreaker;
 use mend::clock::{ManualClock, TokioClock};
-use mend::compose::{Call, Stack};
+use mend::compose::Stack;
 use mend::limit::{Bulkhead, KeyedRateLimiter, RateLimiter, Timeout};
 use mend::retry::{ManualSleep, Retry, RetryBudget, RetryError};
 
@@ -23,5 +23,6 @@ fn policies_are_send_and_sync() {
     assert_send_sync::<RateLimiter>();
     assert_send_sync::<KeyedRateLimiter<String>>();
     assert_send_sync::<Timeout>();
-    assert_send_sync::<Stack<Stack<&CircuitBreaker, Call>, &Bulkhead>>();
+    assert_send_sync::<Stack<(&CircuitBreaker, &Bulkhead)>>();
+    assert_send_sync::<Stack<(Arc<CircuitBreaker>, Arc<Bulkhead>, Timeout)>>();
 }

@@ -69,6 +69,20 @@ pub struct BulkheadPermit<'a, C = SystemClock> {
     bulkhead: &'a Bulkhead<C>,
 }
 
+/// One slot of a [`Bulkhead`] held by `Arc`, given back on drop: `'static`,
+/// so it can travel with a call into a spawned task or a boxed future.
+#[must_use = "the slot is given back as soon as the permit is dropped"]
+pub struct OwnedBulkheadPermit<C = SystemClock> {
+    bulkhead: Arc<Bulkhead<C>>,
+}
+
+impl<C> OwnedBulkheadPermit<C> {
+    /// The bulkhead this slot belongs to.
+    pub fn bulkhead(&self) -> &Arc<Bulkhead<C>> {
+        &self.bulkhead
+    }
+}
+
 /// A place in the queue, left on drop.
 struct Queued<'a, C>(&'a Bulkhead<C>);
 
@@ -81,11 +95,14 @@ impl<C> Drop for Queued<'_, C> {
 impl<C> Drop for BulkheadPermit<'_, C> {
     #[inline]
     fn drop(&mut self) {
-        let b = self.bulkhead;
-        b.in_flight.fetch_sub(1, SeqCst);
-        if b.queued.load(SeqCst) > 0 {
-            b.wake();
-        }
+        self.bulkhead.release();
+    }
+}
+
+impl<C> Drop for OwnedBulkheadPermit<C> {
+    #[inline]
+    fn drop(&mut self) {
+        self.bulkhead.release();
     }
 }
 
@@ -104,13 +121,43 @@ impl<C: Clock> Bulkhead<C> {
     /// [`Rejected::Full`] when every slot is taken.
     #[inline]
     pub fn try_acquire(&self) -> Result<BulkheadPermit<'_, C>, Rejected> {
+        self.take_slot()?;
+        Ok(BulkheadPermit { bulkhead: self })
+    }
+
+    /// Takes a slot if one is free, without waiting, in a permit that keeps
+    /// the bulkhead alive.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_acquire`](Self::try_acquire).
+    #[inline]
+    pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedBulkheadPermit<C>, Rejected> {
+        self.take_slot()?;
+        Ok(OwnedBulkheadPermit { bulkhead: self })
+    }
+
+    /// Takes a slot, waiting as [`acquire`](Self::acquire) does, in a permit
+    /// that keeps the bulkhead alive.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    pub fn acquire_owned(self: Arc<Self>) -> Result<OwnedBulkheadPermit<C>, Rejected> {
+        self.wait_for_slot()?;
+        Ok(OwnedBulkheadPermit { bulkhead: self })
+    }
+
+    /// One slot taken, or none free.
+    #[inline]
+    fn take_slot(&self) -> Result<(), Rejected> {
         let mut n = self.in_flight.load(SeqCst);
         while n < self.max_concurrent {
             match self
                 .in_flight
                 .compare_exchange_weak(n, n + 1, SeqCst, SeqCst)
             {
-                Ok(_) => return Ok(BulkheadPermit { bulkhead: self }),
+                Ok(_) => return Ok(()),
                 Err(now) => n = now,
             }
         }
@@ -136,15 +183,21 @@ impl<C: Clock> Bulkhead<C> {
     /// [`Rejected::Full`] when no slot is free and the queue is full or the
     /// wait ran out.
     pub fn acquire(&self) -> Result<BulkheadPermit<'_, C>, Rejected> {
-        if let Ok(permit) = self.try_acquire() {
-            return Ok(permit);
+        self.wait_for_slot()?;
+        Ok(BulkheadPermit { bulkhead: self })
+    }
+
+    /// One slot taken, waiting in the queue if there is one.
+    fn wait_for_slot(&self) -> Result<(), Rejected> {
+        if self.take_slot().is_ok() {
+            return Ok(());
         }
         let _queued = self.join_queue()?;
         let deadline = self.clock.precise() + self.max_wait;
         let mut guard = self.lock.lock();
         loop {
-            if let Ok(permit) = self.try_acquire() {
-                return Ok(permit);
+            if self.take_slot().is_ok() {
+                return Ok(());
             }
             let left = deadline - self.clock.precise();
             if left.is_zero() {
@@ -185,6 +238,15 @@ impl<C: Clock> Bulkhead<C> {
 }
 
 impl<C> Bulkhead<C> {
+    /// Gives a slot back, waking a waiter if there is one.
+    #[inline]
+    fn release(&self) {
+        self.in_flight.fetch_sub(1, SeqCst);
+        if self.queued.load(SeqCst) > 0 {
+            self.wake();
+        }
+    }
+
     #[cold]
     fn wake(&self) {
         {
@@ -206,8 +268,16 @@ impl<C: Clock> Bulkhead<C> {
     ///
     /// As [`acquire`](Self::acquire).
     pub async fn acquire_async(&self) -> Result<BulkheadPermit<'_, C>, Rejected> {
-        if let Ok(permit) = self.try_acquire() {
-            return Ok(permit);
+        self.wait_for_slot_async().await?;
+        Ok(BulkheadPermit { bulkhead: self })
+    }
+
+    /// One slot taken, waiting in the queue if there is one. The slot is
+    /// taken in the same poll that returns it, so a dropped future never
+    /// leaves one taken.
+    async fn wait_for_slot_async(&self) -> Result<(), Rejected> {
+        if self.take_slot().is_ok() {
+            return Ok(());
         }
         let _queued = self.join_queue()?;
         let wait = async {
@@ -215,8 +285,8 @@ impl<C: Clock> Bulkhead<C> {
                 let notified = self.wake_async.notified();
                 let mut notified = std::pin::pin!(notified);
                 notified.as_mut().enable();
-                if let Ok(permit) = self.try_acquire() {
-                    return permit;
+                if self.take_slot().is_ok() {
+                    return;
                 }
                 notified.await;
             }
@@ -224,6 +294,17 @@ impl<C: Clock> Bulkhead<C> {
         tokio::time::timeout(self.max_wait, wait)
             .await
             .map_err(|_| Rejected::Full)
+    }
+
+    /// Takes a slot as [`acquire_async`](Self::acquire_async) does, in a
+    /// permit that keeps the bulkhead alive.
+    ///
+    /// # Errors
+    ///
+    /// As [`acquire`](Self::acquire).
+    pub async fn acquire_async_owned(self: Arc<Self>) -> Result<OwnedBulkheadPermit<C>, Rejected> {
+        self.wait_for_slot_async().await?;
+        Ok(OwnedBulkheadPermit { bulkhead: self })
     }
 
     /// Runs the future `f` makes in a slot, waiting for one as
@@ -257,6 +338,14 @@ impl<C> fmt::Debug for Bulkhead<C> {
 impl<C> fmt::Debug for BulkheadPermit<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BulkheadPermit")
+            .field("bulkhead", &self.bulkhead.name)
+            .finish()
+    }
+}
+
+impl<C> fmt::Debug for OwnedBulkheadPermit<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedBulkheadPermit")
             .field("bulkhead", &self.bulkhead.name)
             .finish()
     }
