@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let clock = SystemClock;
     let start = clock.precise();
     // Events arrive inside `call`; print them after the call's own mark.
-    let (events, transitions) = mpsc::channel::<Event>();
+    let (events, transitions) = mpsc::channel::<Arc<Event>>();
 
     let breaker = CircuitBreaker::builder("pong-server")
         .count_window(10)
@@ -69,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .half_open_calls(2)
         .without_logging()
         .on_event(move |event: &Event| {
-            let _ = events.send(event.clone());
+            let _ = events.send(event.to_arc());
         })
         .build()?;
 

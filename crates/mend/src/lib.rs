@@ -67,7 +67,9 @@ pub mod error;
 pub mod limit;
 pub mod observe;
 pub mod retry;
+mod stripes;
 mod sync;
+mod tally;
 
 pub use error::{Elapsed, Error, Rejected};
 

@@ -255,7 +255,7 @@ impl<C: Clock, K> Builder<C, K> {
             self.clock,
             self.classify,
             self.subscribers,
-            super::stripes::stripe_count(),
+            crate::stripes::stripe_count(),
         ))
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::State;
 use crate::clock::Timestamp;
+use crate::observe::{AreaEvent, Level, log_at};
 
 /// A circuit breaker moved from one state to another.
 ///
@@ -32,5 +33,41 @@ impl fmt::Display for BreakerEvent {
             write!(f, " ({} calls rejected while {})", self.rejected, self.from)?;
         }
         Ok(())
+    }
+}
+
+impl AreaEvent for BreakerEvent {
+    fn area(&self) -> &'static str {
+        "breaker"
+    }
+
+    fn component(&self) -> &str {
+        &self.name
+    }
+
+    fn at(&self) -> Timestamp {
+        self.at
+    }
+
+    /// Opening (or being forced open) is a warning, healing is news, the
+    /// manual states that record or admit everything are detail.
+    fn level(&self) -> Level {
+        match self.to {
+            State::Open | State::ForcedOpen => Level::Warn,
+            State::Closed | State::HalfOpen => Level::Info,
+            State::Disabled | State::MetricsOnly => Level::Debug,
+        }
+    }
+
+    fn log(&self) {
+        log_at!(
+            self.level(),
+            target: "mend::breaker",
+            breaker = %self.name,
+            from = %self.from,
+            to = %self.to,
+            rejected = self.rejected,
+            "{self}"
+        );
     }
 }

@@ -53,6 +53,17 @@ pub(crate) struct Machine {
     /// Operations taken on the locked path, ever: part of the activity a
     /// registry's sweep reads.
     locked_ops: u64,
+    /// Outcomes recorded on the locked path, ever.
+    ever: Ever,
+}
+
+/// Outcomes recorded on the locked path since the breaker was built.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ever {
+    pub(crate) successes: u64,
+    pub(crate) failures: u64,
+    pub(crate) ignored: u64,
+    pub(crate) slow: u64,
 }
 
 impl Machine {
@@ -68,6 +79,7 @@ impl Machine {
             rejected_locked: 0,
             rejected_striped_at_entry: counters.rejections.total(),
             locked_ops: 0,
+            ever: Ever::default(),
         }
     }
 
@@ -78,6 +90,21 @@ impl Machine {
 
     pub(crate) fn locked_ops(&self) -> u64 {
         self.locked_ops
+    }
+
+    /// Outcomes recorded on the locked path, and rejections taken there.
+    pub(crate) fn ever(&self) -> (Ever, u64) {
+        (self.ever, self.rejected_locked)
+    }
+
+    /// The state at `now` as a call would find it: what [`poll`](Self::poll)
+    /// would move to, without moving.
+    pub(crate) fn effective_state(&self, now: Tick) -> State {
+        match self.state {
+            State::Open if now >= self.deadline => State::HalfOpen,
+            State::HalfOpen if now >= self.deadline => State::Open,
+            settled => settled,
+        }
     }
 
     /// The state at `now`, after any transition that time alone causes
@@ -146,7 +173,19 @@ impl Machine {
         outcome: Outcome,
         slow: bool,
     ) -> Option<Transition> {
-        if !admission.records() || admission.generation() != self.generation {
+        if !admission.records() {
+            return None;
+        }
+        // Counted whatever the generation: the call ran and finished so.
+        match outcome {
+            Outcome::Success => self.ever.successes += 1,
+            Outcome::Failure => self.ever.failures += 1,
+            Outcome::Ignored => self.ever.ignored += 1,
+        }
+        if slow && outcome != Outcome::Ignored {
+            self.ever.slow += 1;
+        }
+        if admission.generation() != self.generation {
             return None;
         }
         if admission.trial() {
@@ -262,18 +301,23 @@ impl Machine {
         )
     }
 
+    /// A snapshot as of `now`, in the effective state (an open breaker
+    /// whose wait is over reads as a fresh half-open one). Moves nothing: a
+    /// count window may fold its stripes in, which changes how the window
+    /// is held, not what it holds.
     pub(crate) fn metrics(&mut self, config: &Config, counters: &Counters, now: Tick) -> Metrics {
-        let (totals, minimum) = if self.state == State::HalfOpen {
-            (self.trials.totals, config.half_open_calls)
-        } else {
-            (
+        let state = self.effective_state(now);
+        let (totals, minimum) = match (self.state, state) {
+            (State::HalfOpen, State::HalfOpen) => (self.trials.totals, config.half_open_calls),
+            (_, State::HalfOpen) => (Totals::default(), config.half_open_calls),
+            _ => (
                 self.recorder.exact_totals(counters, now),
                 minimum_calls(config),
-            )
+            ),
         };
         let enough = totals.calls >= minimum;
         Metrics {
-            state: self.state,
+            state,
             buffered_calls: totals.calls,
             failed_calls: totals.failures,
             slow_calls: totals.slow,

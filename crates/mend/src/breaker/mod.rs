@@ -17,8 +17,9 @@
 //! everything), [`disable`](CircuitBreaker::disable) (let everything
 //! through, record nothing), [`metrics_only`](CircuitBreaker::metrics_only)
 //! (record, never act), and [`reset`](CircuitBreaker::reset) back to a fresh
-//! closed breaker. Every change of state is an
-//! [`Event::Breaker`](crate::observe::Event::Breaker).
+//! closed breaker. Every change of state is a [`BreakerEvent`] to the
+//! breaker's subscribers ([`observe`](crate::observe)), and
+//! [`counters`](CircuitBreaker::counters) counts every call by outcome.
 //!
 //! # Choosing settings
 //!
@@ -97,7 +98,6 @@ mod permit;
 mod recorder;
 mod registry;
 mod state;
-mod stripes;
 mod time_tally;
 mod window;
 
@@ -114,7 +114,7 @@ pub use config::WindowKind;
 pub use event::BreakerEvent;
 pub use permit::{OwnedPermit, Permit};
 pub use registry::{BreakerRegistry, RegistryBuilder, RegistryFull};
-pub use state::{Metrics, State};
+pub use state::{BreakerCounters, Metrics, State};
 
 use crate::classify::{Classify, DefaultClassify};
 use crate::clock::{Clock, SystemClock};
@@ -189,8 +189,9 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
             } => SuccessTally::PerSecond,
             // A registry's compact breakers count even these successes, so
             // its sweeps can tell a busy breaker from an idle one.
-            Policy::Consecutive { .. } if owned_stripes == 0 => SuccessTally::Count,
-            Policy::Consecutive { .. } => SuccessTally::Nowhere,
+            // Counted for `counters()` (and, in a registry's compact
+            // breakers, so its sweeps can tell a busy breaker from an idle one).
+            Policy::Consecutive { .. } => SuccessTally::Count,
         };
         CircuitBreaker {
             gate: Padded(Gate::new(word, until)),
@@ -303,23 +304,41 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         result.map_err(Error::Inner)
     }
 
-    /// The current state (moving to half-open first if the open wait is
-    /// over, or back to open if half-open's limit has passed).
+    /// The state a call would find now: an open breaker whose wait is over
+    /// reads as half-open, a half-open one past its limit as open.
+    ///
+    /// A read: it moves nothing and announces nothing (the transition
+    /// itself happens, and its event is stamped, when a call next touches
+    /// the breaker), and it does not count as activity for a registry.
     pub fn state(&self) -> State {
         match self.gate.0.load().state() {
             State::Open | State::HalfOpen => {
-                self.locked(|machine, config, counters, now| machine.poll(config, counters, now))
+                let machine = self.machine.0.lock();
+                machine.effective_state(self.clock.coarse())
             }
             settled => settled,
         }
     }
 
-    /// A snapshot of the counters.
+    /// A snapshot of the window and the rejections, in the state
+    /// [`state`](Self::state) reports. A read, like `state`.
     pub fn metrics(&self) -> Metrics {
-        self.locked(|machine, config, counters, now| {
-            let (_, transition) = machine.poll(config, counters, now);
-            (machine.metrics(config, counters, now), transition)
-        })
+        let mut machine = self.machine.0.lock();
+        machine.metrics(&self.config, &self.counters, self.clock.coarse())
+    }
+
+    /// Every call the breaker has seen, by outcome, since it was built. A
+    /// read that changes nothing; the lock is taken briefly to read the
+    /// locked path's counts.
+    pub fn counters(&self) -> BreakerCounters {
+        let (ever, rejected_locked) = self.machine.0.lock().ever();
+        BreakerCounters {
+            successes: ever.successes + self.counters.lock_free_successes(),
+            failures: ever.failures,
+            ignored: ever.ignored,
+            slow: ever.slow,
+            rejected: rejected_locked + self.counters.rejections.total(),
+        }
     }
 
     /// Back to a fresh closed breaker: window cleared, open wait back to its

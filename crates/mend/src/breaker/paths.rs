@@ -12,18 +12,14 @@ use super::{BreakerEvent, CircuitBreaker};
 use crate::classify::Outcome;
 use crate::clock::{Clock, Tick};
 use crate::error::Rejected;
-use crate::observe::Event;
 
 /// Where a lock-free success is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum SuccessTally {
-    /// One counter per thread (count windows).
+    /// One counter per thread (count windows, consecutive failures).
     Count,
     /// One counter per thread and second (time windows).
     PerSecond,
-    /// Nowhere: a success only matters to a run of failures, and then it
-    /// takes the locked path (standalone consecutive-failures breakers).
-    Nowhere,
 }
 
 impl<C: Clock, K> CircuitBreaker<C, K> {
@@ -80,7 +76,6 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
                 }
                 self.counters.successes.add_at(second_of(now));
             }
-            SuccessTally::Nowhere => {}
         }
         true
     }
@@ -115,14 +110,12 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
     }
 
     fn announce(&self, t: Transition) {
-        self.subscribers.emit(|| {
-            Event::Breaker(BreakerEvent {
-                name: self.config.name.clone(),
-                at: self.clock.wall(),
-                from: t.from,
-                to: t.to,
-                rejected: t.rejected,
-            })
+        self.subscribers.emit(|| BreakerEvent {
+            name: self.config.name.clone(),
+            at: self.clock.wall(),
+            from: t.from,
+            to: t.to,
+            rejected: t.rejected,
         });
     }
 }

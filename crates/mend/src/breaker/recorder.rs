@@ -13,10 +13,10 @@
 //! the only order concurrent calls have.
 
 use super::config::{Config, Policy, WindowKind};
-use super::stripes::Stripes;
 use super::time_tally::TimeTally;
 use super::window::{CountWindow, Totals};
 use crate::clock::Tick;
+use crate::stripes::Stripes;
 
 /// The lock-free counters of one breaker.
 #[derive(Debug)]
@@ -25,23 +25,41 @@ pub(crate) struct Counters {
     pub(crate) successes: Stripes,
     /// Rejections counted without the lock.
     pub(crate) rejections: Stripes,
+    /// Whether `successes` is per second (a time window).
+    per_second: bool,
 }
 
 impl Counters {
     /// Counters with `owned` single-writer stripes (see
-    /// [`stripe_count`](super::stripes::stripe_count)); zero makes the
+    /// [`stripe_count`](crate::stripes::stripe_count)); zero makes the
     /// compact form, one shared stripe that every thread adds to atomically.
     pub(crate) fn new(config: &Config, owned: usize) -> Self {
-        let width = match config.policy {
+        let successes = match config.policy {
             Policy::Rate {
                 window: WindowKind::Time(seconds),
                 ..
-            } => seconds as usize,
-            _ => 1,
+            } => Stripes::per_second(seconds as usize, owned),
+            _ => Stripes::new(1, owned),
         };
         Counters {
-            successes: Stripes::new(width, owned),
+            per_second: matches!(
+                config.policy,
+                Policy::Rate {
+                    window: WindowKind::Time(_),
+                    ..
+                }
+            ),
+            successes,
             rejections: Stripes::new(1, owned),
+        }
+    }
+
+    /// Every success counted without the lock, ever.
+    pub(crate) fn lock_free_successes(&self) -> u64 {
+        if self.per_second {
+            self.successes.total_per_second()
+        } else {
+            self.successes.total()
         }
     }
 }

@@ -64,3 +64,30 @@ pub struct Metrics {
     /// Calls rejected since the breaker was built.
     pub not_permitted_calls: u64,
 }
+
+/// Every call a breaker has seen since it was built, by outcome: counts that
+/// only grow, for a metrics scrape (the window in [`Metrics`] slides and
+/// empties). From [`CircuitBreaker::counters`](super::CircuitBreaker::counters).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BreakerCounters {
+    /// Calls that succeeded (recorded; calls let through while disabled are
+    /// not).
+    pub successes: u64,
+    /// Calls that failed.
+    pub failures: u64,
+    /// Calls whose outcome was ignored (classified so, or dropped unrecorded).
+    pub ignored: u64,
+    /// Calls slower than `slow_call_duration`, among the successes and
+    /// failures (zero unless slow-call detection is on).
+    pub slow: u64,
+    /// Calls refused without running.
+    pub rejected: u64,
+}
+
+impl BreakerCounters {
+    /// Calls that ran and were recorded: successes, failures and ignored.
+    pub fn calls(&self) -> u64 {
+        self.successes + self.failures + self.ignored
+    }
+}

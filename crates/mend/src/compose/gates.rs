@@ -1,5 +1,5 @@
-//! [`Policy`], [`AsyncPolicy`] and [`SendAsyncPolicy`](super::SendAsyncPolicy)
-//! for mend's gates: the circuit breaker, the bulkhead, the rate limiter and
+//! [`Policy`], [`AsyncPolicy`](super::AsyncPolicy) and
+//! [`SendAsyncPolicy`](super::SendAsyncPolicy) for mend's gates: the circuit breaker, the bulkhead, the rate limiter and
 //! the timeout.
 //!
 //! Each gate runs an async call through any handle to it (`&'a Gate` or
@@ -8,17 +8,11 @@
 
 use std::future::Future;
 use std::ops::Deref;
-#[cfg(feature = "tokio")]
-use std::time::Duration;
 
-#[cfg(feature = "tokio")]
-use super::{AsyncPolicy, SendAsyncPolicy};
 use super::{Policy, async_handles};
 use crate::breaker::{CircuitBreaker, Permit};
 use crate::classify::Classify;
 use crate::clock::Clock;
-#[cfg(feature = "tokio")]
-use crate::error::Elapsed;
 use crate::error::Error;
 use crate::limit::{Bulkhead, RateLimiter};
 
@@ -117,61 +111,19 @@ where
 
 async_handles!(<C> RateLimiter<C> where [C: Clock,] via limiter_run);
 
-/// A call cut off at `limit`.
+/// A call cut off at the limit of the timeout `timeout` points to.
 #[cfg(feature = "tokio")]
-async fn timeout_run<T, E, F, Fut>(limit: Duration, f: F) -> Result<T, Error<E>>
-where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<T, Error<E>>>,
-{
-    match tokio::time::timeout(limit, f()).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::Elapsed(Elapsed::new(limit))),
-    }
-}
-
-/// A call cut off at the limit of the timeout `timeout` points to (the
-/// future needs only the limit, not the handle).
-#[cfg(feature = "tokio")]
-fn timeout_via<T, E, B, F, Fut>(timeout: B, f: F) -> impl Future<Output = Result<T, Error<E>>>
+async fn timeout_run<T, E, B, F, Fut>(timeout: B, f: F) -> Result<T, Error<E>>
 where
     B: Deref<Target = Timeout>,
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T, Error<E>>>,
 {
-    timeout_run(timeout.limit(), f)
-}
-
-#[cfg(feature = "tokio")]
-async_handles!(<> Timeout where [] via timeout_via);
-
-/// A `Timeout` is `Copy`: it is its own handle.
-#[cfg(feature = "tokio")]
-impl<T, E> AsyncPolicy<T, E> for Timeout {
-    #[inline]
-    fn run_async<F, Fut>(
-        &self,
-        f: F,
-    ) -> impl Future<Output = Result<T, Error<E>>> + use<T, E, F, Fut>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, Error<E>>>,
-    {
-        timeout_run(self.limit(), f)
+    match tokio::time::timeout(timeout.limit(), f()).await {
+        Ok(result) => result,
+        Err(_) => Err(timeout.cut_off()),
     }
 }
 
 #[cfg(feature = "tokio")]
-impl<T: Send, E: Send> SendAsyncPolicy<T, E> for Timeout {
-    #[inline]
-    fn run_send<F, Fut>(
-        &self,
-        f: F,
-    ) -> impl Future<Output = Result<T, Error<E>>> + Send + use<T, E, F, Fut>
-    where
-        F: FnOnce() -> Fut + Send,
-        Fut: Future<Output = Result<T, Error<E>>> + Send,
-    {
-        timeout_run(self.limit(), f)
-    }
-}
+async_handles!(<> Timeout where [] via timeout_run);

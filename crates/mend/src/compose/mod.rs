@@ -16,8 +16,8 @@
 //!
 //! A layer is a handle to a policy: `&'a Gate` borrows it, `Arc<Gate>`
 //! shares it. Async futures hold the handle, never a borrow of the stack,
-//! so a stack of `Arc`s (and [`Timeout`], which is `Copy`) makes `'static`
-//! futures that can be spawned, and its type is plain to name:
+//! so a stack of `Arc`s makes `'static` futures that can be spawned, and its
+//! type is plain to name:
 //!
 //! ```
 //! use std::sync::Arc;
@@ -26,7 +26,7 @@
 //! use mend::limit::{Bulkhead, Timeout};
 //!
 //! struct CatalogClient {
-//!     policies: Stack<(Arc<CircuitBreaker>, Arc<Bulkhead>, Timeout)>,
+//!     policies: Stack<(Arc<CircuitBreaker>, Arc<Bulkhead>, Arc<Timeout>)>,
 //! }
 //! ```
 //!
@@ -76,7 +76,7 @@
 //! let retry = Retry::builder("catalog").max_attempts(3).build()?;
 //! let breaker = Arc::new(CircuitBreaker::builder("catalog").build()?);
 //! let bulkhead = Arc::new(Bulkhead::builder("catalog").max_concurrent(16).build()?);
-//! let timeout = Timeout::new(Duration::from_millis(250))?;
+//! let timeout = Arc::new(Timeout::new(Duration::from_millis(250))?);
 //!
 //! let policies = stack(breaker).then(bulkhead).then(timeout);
 //! // One call through the stack:

@@ -12,8 +12,7 @@ use crate::error::Error;
 ///
 /// A stack is a policy itself ([`Policy`], [`AsyncPolicy`],
 /// [`SendAsyncPolicy`]) when all its layers are; its async futures own
-/// clones of the layers (so layers are handles: `&'a Gate`, `Arc<Gate>`, or
-/// a `Copy` policy such as [`Timeout`](crate::limit::Timeout)).
+/// clones of the layers, so layers are handles: `&'a Gate` or `Arc<Gate>`.
 /// [`call`](Stack::call) and [`call_async`](Stack::call_async) take an
 /// operation returning its own `Result<T, E>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

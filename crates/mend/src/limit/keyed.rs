@@ -10,9 +10,11 @@ use governor::clock::Clock as _;
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 
+use super::counters::{ADMITTED, LimiterCounters, REJECTED};
 use super::{GovernorClock, GovernorInstant, Quota};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Rejected};
+use crate::tally::Tally;
 
 type Inner<K, C> = governor::RateLimiter<
     K,
@@ -60,6 +62,7 @@ pub struct KeyedRateLimiter<K: Hash + Eq + Clone, C: Clock = SystemClock> {
     clock: GovernorClock<C>,
     checks: AtomicU64,
     sweep_every: u64,
+    tally: Tally<2>,
 }
 
 impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
@@ -79,6 +82,7 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedRateLimiter<K, C> {
             clock,
             checks: AtomicU64::new(0),
             sweep_every: DEFAULT_SWEEP_EVERY,
+            tally: Tally::new(),
         }
     }
 
@@ -100,12 +104,18 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedRateLimiter<K, C> {
     ///
     /// [`Rejected::Limited`] with the wait until `key` may call again.
     pub fn check(&self, key: &K) -> Result<(), Rejected> {
-        let result = self
-            .inner
-            .check_key(key)
-            .map_err(|not_until| Rejected::Limited {
-                retry_after: not_until.wait_time_from(self.clock.now()),
-            });
+        let result = match self.inner.check_key(key) {
+            Ok(()) => {
+                self.tally.add(ADMITTED);
+                Ok(())
+            }
+            Err(not_until) => {
+                self.tally.add(REJECTED);
+                Err(Rejected::Limited {
+                    retry_after: not_until.wait_time_from(self.clock.now()),
+                })
+            }
+        };
         let n = self.checks.fetch_add(1, Ordering::Relaxed) + 1;
         if n.is_multiple_of(self.sweep_every) {
             self.retain_recent();
@@ -118,6 +128,15 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedRateLimiter<K, C> {
     pub fn retain_recent(&self) {
         self.inner.retain_recent();
         self.inner.shrink_to_fit();
+    }
+
+    /// What the limiter has counted, over every key (a read that changes
+    /// nothing).
+    pub fn counters(&self) -> LimiterCounters {
+        LimiterCounters {
+            admitted: self.tally.get(ADMITTED),
+            rejected: self.tally.get(REJECTED),
+        }
     }
 
     /// Keys held now.

@@ -30,6 +30,7 @@
 //! ```
 
 mod bulkhead;
+mod counters;
 mod governed;
 mod keyed;
 mod rate;
@@ -37,6 +38,9 @@ mod rate;
 mod timeout;
 
 pub use bulkhead::{Bulkhead, BulkheadBuilder, BulkheadPermit, OwnedBulkheadPermit};
+#[cfg(feature = "tokio")]
+pub use counters::TimeoutCounters;
+pub use counters::{BulkheadCounters, LimiterCounters};
 pub use governed::{GovernorClock, GovernorInstant};
 pub use governor::Quota;
 pub use keyed::KeyedRateLimiter;

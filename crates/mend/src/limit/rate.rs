@@ -8,9 +8,11 @@ use governor::clock::Clock as _;
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 
+use super::counters::{ADMITTED, LimiterCounters, REJECTED};
 use super::{GovernorClock, GovernorInstant, Quota};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Rejected};
+use crate::tally::Tally;
 
 type Inner<C> = governor::RateLimiter<
     NotKeyed,
@@ -47,6 +49,7 @@ pub struct RateLimiter<C: Clock = SystemClock> {
     name: Arc<str>,
     inner: Inner<C>,
     clock: GovernorClock<C>,
+    tally: Tally<2>,
 }
 
 impl RateLimiter {
@@ -64,6 +67,7 @@ impl<C: Clock> RateLimiter<C> {
             name: name.into(),
             inner: governor::RateLimiter::direct_with_clock(quota, clock.clone()),
             clock,
+            tally: Tally::new(),
         }
     }
 
@@ -79,9 +83,26 @@ impl<C: Clock> RateLimiter<C> {
     /// [`Rejected::Limited`] with the wait until the next call may go.
     #[inline]
     pub fn check(&self) -> Result<(), Rejected> {
-        self.inner.check().map_err(|not_until| Rejected::Limited {
-            retry_after: not_until.wait_time_from(self.clock.now()),
-        })
+        match self.inner.check() {
+            Ok(()) => {
+                self.tally.add(ADMITTED);
+                Ok(())
+            }
+            Err(not_until) => {
+                self.tally.add(REJECTED);
+                Err(Rejected::Limited {
+                    retry_after: not_until.wait_time_from(self.clock.now()),
+                })
+            }
+        }
+    }
+
+    /// What the limiter has counted (a read that changes nothing).
+    pub fn counters(&self) -> LimiterCounters {
+        LimiterCounters {
+            admitted: self.tally.get(ADMITTED),
+            rejected: self.tally.get(REJECTED),
+        }
     }
 
     /// Runs `f` if the quota allows it.

@@ -8,7 +8,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::BuildError;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{BuildError, TimeoutCounters};
 use crate::error::{Elapsed, Error};
 
 /// Drops an async call that runs longer than its limit.
@@ -34,9 +36,10 @@ use crate::error::{Elapsed, Error};
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Timeout {
     limit: Duration,
+    elapsed: AtomicU64,
 }
 
 impl Timeout {
@@ -54,7 +57,10 @@ impl Timeout {
                 expected: "a positive duration",
             });
         }
-        Ok(Timeout { limit })
+        Ok(Timeout {
+            limit,
+            elapsed: AtomicU64::new(0),
+        })
     }
 
     /// The limit.
@@ -76,7 +82,21 @@ impl Timeout {
     {
         match tokio::time::timeout(self.limit, f()).await {
             Ok(result) => result.map_err(Error::Inner),
-            Err(_) => Err(Error::Elapsed(Elapsed::new(self.limit))),
+            Err(_) => Err(self.cut_off()),
+        }
+    }
+
+    /// Counts a call cut off at the limit, and says so.
+    #[cold]
+    pub(crate) fn cut_off<E>(&self) -> Error<E> {
+        self.elapsed.fetch_add(1, Ordering::Relaxed);
+        Error::Elapsed(Elapsed::new(self.limit))
+    }
+
+    /// What the timeout has counted (a read that changes nothing).
+    pub fn counters(&self) -> TimeoutCounters {
+        TimeoutCounters {
+            elapsed: self.elapsed.load(Ordering::Relaxed),
         }
     }
 }

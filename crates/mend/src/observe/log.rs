@@ -1,65 +1,66 @@
-//! The built-in subscriber that writes every [`Event`] to `tracing`.
+//! The built-in subscriber that writes every event to `tracing`, and the
+//! one place that turns a mend [`Level`] into a `tracing` level.
 //!
-//! Levels follow what an operator needs to act on: a breaker opening (or
-//! being forced open) is a `WARN`, a breaker healing is `INFO`, everything
-//! else `DEBUG`. A retry giving up is a `WARN`, a retry scheduled a `DEBUG`. Rejections are never logged one per call: the transition out
-//! of an open state says how many calls were turned away while it lasted.
+//! Each area decides how its events are logged ([`AreaEvent::log`]): at
+//! the level that matches their weight, as one structured line with the
+//! fields an operator filters on. Rejections are never logged one per call:
+//! the transition out of an open breaker says how many calls it turned away.
 
-use super::{Event, Subscriber};
+use std::fmt;
 
-/// Logs each event through `tracing` (a no-op without the `tracing` feature).
+#[cfg(doc)]
+use super::AreaEvent;
+use super::{Event, Level, Subscriber};
+
+/// Logs each event through `tracing` (a no-op without the `tracing`
+/// feature), by calling its area's [`AreaEvent::log`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogEvents;
 
 impl Subscriber for LogEvents {
-    #[cfg(feature = "tracing")]
     fn on_event(&self, event: &Event) {
-        use crate::breaker::State;
-        use crate::retry::RetryEventKind;
-        match event {
-            Event::Breaker(e) => match e.to {
-                State::Open | State::ForcedOpen => tracing::warn!(
-                    target: "mend::breaker",
-                    breaker = %e.name,
-                    from = %e.from,
-                    to = %e.to,
-                    "{e}"
-                ),
-                State::Closed | State::HalfOpen => tracing::info!(
-                    target: "mend::breaker",
-                    breaker = %e.name,
-                    from = %e.from,
-                    to = %e.to,
-                    rejected = e.rejected,
-                    "{e}"
-                ),
-                State::Disabled | State::MetricsOnly => tracing::debug!(
-                    target: "mend::breaker",
-                    breaker = %e.name,
-                    from = %e.from,
-                    to = %e.to,
-                    "{e}"
-                ),
-            },
-            Event::Retry(e) => match e.kind {
-                RetryEventKind::Scheduled { delay } => tracing::debug!(
-                    target: "mend::retry",
-                    retry = %e.name,
-                    attempt = e.attempt,
-                    delay_ms = delay.as_millis() as u64,
-                    "{e}"
-                ),
-                RetryEventKind::GaveUp { reason } => tracing::warn!(
-                    target: "mend::retry",
-                    retry = %e.name,
-                    attempts = e.attempt,
-                    reason = %reason,
-                    "{e}"
-                ),
-            },
+        event.log();
+    }
+}
+
+/// Writes one line at `level` (`tracing` needs its level as a constant, so
+/// this matches on it once for every area). `$target` must be a literal.
+macro_rules! log_at {
+    ($level:expr, target: $target:literal, $($rest:tt)+) => {{
+        #[cfg(feature = "tracing")]
+        match $level {
+            $crate::observe::Level::Error => ::tracing::error!(target: $target, $($rest)+),
+            $crate::observe::Level::Warn => ::tracing::warn!(target: $target, $($rest)+),
+            $crate::observe::Level::Info => ::tracing::info!(target: $target, $($rest)+),
+            $crate::observe::Level::Debug => ::tracing::debug!(target: $target, $($rest)+),
+            $crate::observe::Level::Trace => ::tracing::trace!(target: $target, $($rest)+),
+        }
+    }};
+}
+pub(crate) use log_at;
+
+/// The default line of an event: its display, with area and component.
+pub(super) fn write(level: Level, area: &str, component: &str, event: &dyn fmt::Display) {
+    #[cfg(feature = "tracing")]
+    log_at!(level, target: "mend", area, component, "{event}");
+    #[cfg(not(feature = "tracing"))]
+    let _ = (level, area, component, event);
+}
+
+#[cfg(all(test, feature = "tracing"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_level_reaches_tracing() {
+        for level in [
+            Level::Error,
+            Level::Warn,
+            Level::Info,
+            Level::Debug,
+            Level::Trace,
+        ] {
+            write(level, "test", "component", &"line");
         }
     }
-
-    #[cfg(not(feature = "tracing"))]
-    fn on_event(&self, _event: &Event) {}
 }

@@ -254,6 +254,7 @@ impl<C: Clock, K, H, S: Sleep> Builder<C, K, H, S> {
             hint: self.hint,
             sleep: self.sleep,
             streams: AtomicU64::new(0),
+            counts: super::counters::Counts::default(),
         })
     }
 }

@@ -40,8 +40,9 @@
 //!
 //! The give-up error, [`RetryError`], keeps the last error, the number of
 //! attempts and the reason. A retry scheduled and a give-up are
-//! [`Event::Retry`](crate::observe::Event::Retry) events; a first-attempt
-//! success emits nothing.
+//! [`RetryEvent`]s (see their docs for why they are events and how the log
+//! keeps them few); a first-attempt success emits nothing. What a metrics
+//! scrape reads is [`Retry::counters`].
 //!
 //! # Cost
 //!
@@ -86,6 +87,7 @@
 pub mod backoff;
 pub mod budget;
 mod builder;
+mod counters;
 mod error;
 mod event;
 pub mod hint;
@@ -102,6 +104,7 @@ use std::time::Duration;
 pub use backoff::Backoff;
 pub use budget::{BudgetBuilder, BudgetSnapshot, RetryBudget};
 pub use builder::Builder;
+pub use counters::{GiveUps, RetryCounters};
 pub use error::{BuildError, GiveUp, RetryError};
 pub use event::{RetryEvent, RetryEventKind};
 pub use hint::{DefaultHint, FromError, HintFn, RetryAfter, RetryHint, hint_fn, parse_retry_after};
@@ -128,6 +131,7 @@ pub struct Retry<C = SystemClock, K = DefaultClassify, H = DefaultHint, S = Thre
     sleep: S,
     /// Jitter streams handed out, so concurrent calls draw different delays.
     streams: AtomicU64,
+    counts: counters::Counts,
 }
 
 impl Retry {
@@ -194,6 +198,11 @@ impl<C: Clock, K, H, S: Sleep> Retry<C, K, H, S> {
 }
 
 impl<C, K, H, S> Retry<C, K, H, S> {
+    /// What the retry has counted so far (a read that changes nothing).
+    pub fn counters(&self) -> RetryCounters {
+        self.counts.snapshot()
+    }
+
     /// Its classifier and hint finder, for the composed call paths.
     pub(crate) fn parts(&self) -> (&K, &H) {
         (&self.classify, &self.hint)

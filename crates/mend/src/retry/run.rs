@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use super::{GiveUp, Retry, RetryEvent, RetryEventKind, SplitMix64};
 use crate::clock::{Clock, Tick};
-use crate::observe::Event;
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +40,7 @@ impl<'r, C: Clock, K, H, S> Run<'r, C, K, H, S> {
     /// deadline and deposits; returns the deadline.
     #[inline]
     pub(crate) fn begin(retry: &Retry<C, K, H, S>) -> Option<Tick> {
+        retry.counts.call();
         let deadline = retry.config.deadline.map(|d| retry.clock.precise() + d);
         if let Some(budget) = &retry.config.budget {
             budget.deposit();
@@ -86,6 +86,7 @@ impl<'r, C: Clock, K, H, S> Run<'r, C, K, H, S> {
     ) -> Next {
         match self.decide(transient, hint) {
             Ok(delay) => {
+                self.retry.counts.retry();
                 self.emit(RetryEventKind::Scheduled { delay });
                 self.attempts += 1;
                 Next::Sleep(delay)
@@ -97,8 +98,9 @@ impl<'r, C: Clock, K, H, S> Run<'r, C, K, H, S> {
         }
     }
 
-    /// Emits the give-up event, if any retry was made.
+    /// Counts the give-up, and emits its event if any retry was made.
     pub(crate) fn give_up(&self, reason: GiveUp) {
+        self.retry.counts.gave_up(reason);
         if self.attempts > 1 {
             self.emit(RetryEventKind::GaveUp { reason });
         }
@@ -153,12 +155,24 @@ impl<'r, C: Clock, K, H, S> Run<'r, C, K, H, S> {
     fn emit(&self, kind: RetryEventKind) {
         let retry = self.retry;
         retry.subscribers.emit(|| {
-            Event::Retry(RetryEvent {
+            let (log_line, unlogged_before) = match kind {
+                RetryEventKind::Scheduled { .. } => (true, 0),
+                RetryEventKind::GaveUp { .. } => {
+                    let second = retry.clock.coarse().as_nanos() / 1_000_000_000;
+                    match retry.counts.give_up_log.admit(second) {
+                        Some(held) => (true, held),
+                        None => (false, 0),
+                    }
+                }
+            };
+            RetryEvent {
                 name: retry.config.name.clone(),
                 at: retry.clock.wall(),
                 attempt: self.attempts,
                 kind,
-            })
+                unlogged_before,
+                log_line,
+            }
         });
     }
 }

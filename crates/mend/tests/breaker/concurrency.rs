@@ -26,7 +26,7 @@ const _: () = {
     send_sync::<Permit<'static, ManualClock, DefaultClassify>>();
     send_sync::<BuildError>();
     send_sync::<Metrics>();
-    send_sync::<Event>();
+    send_sync::<std::sync::Arc<Event>>();
     send_sync::<BreakerEvent>();
     send_sync::<State>();
     send_sync::<Rejected>();

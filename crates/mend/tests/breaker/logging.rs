@@ -96,3 +96,43 @@ fn without_logging_is_silent() {
     });
     assert!(captured.0.lock().unwrap().is_empty());
 }
+
+#[test]
+fn a_retry_logs_at_most_one_give_up_a_second_and_counts_the_rest() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let clock = ManualClock::new();
+    tracing::subscriber::with_default(subscriber, || {
+        let retry = mend::retry::Retry::builder("flaky")
+            .max_attempts(2)
+            .backoff(mend::retry::Backoff::constant(Duration::from_millis(1)))
+            .jitter(mend::retry::Jitter::None)
+            .manual_clock(&clock)
+            .build()
+            .unwrap();
+        let reset = || Err::<(), _>(io::Error::from(io::ErrorKind::ConnectionReset));
+        for _ in 0..100 {
+            let _ = retry.call(reset); // each sleeps 1 ms: all within one second
+        }
+        clock.advance(Duration::from_secs(1));
+        let _ = retry.call(reset);
+        assert_eq!(
+            retry.counters().gave_up.attempts,
+            101,
+            "every give-up counted"
+        );
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "one give-up line a second:\n{log}");
+    assert!(lines[0].contains("WARN") && lines[0].contains("gave up after 2 attempts"));
+    assert!(
+        lines[1].contains("99 more give-ups since the last line")
+            && lines[1].contains("unlogged_before=99"),
+        "{log}"
+    );
+}

@@ -4,6 +4,7 @@
 
 mod builder;
 mod concurrency;
+mod counters;
 mod display;
 mod logging;
 mod manual;

@@ -242,9 +242,18 @@ impl Model {
         }
     }
 
+    /// The state a call would find, without moving: reads never
+    /// transition (the transition happens at the next call).
+    fn effective(&self) -> State {
+        match self.state {
+            State::Open if self.now >= self.open_until => State::HalfOpen,
+            State::HalfOpen if self.half_open_until.is_some_and(|t| self.now >= t) => State::Open,
+            settled => settled,
+        }
+    }
+
     pub(crate) fn state(&mut self) -> State {
-        self.poll();
-        self.state
+        self.effective()
     }
 
     /// `Ok` with what the permit holds, or `Err(retry_after)`.
@@ -350,31 +359,35 @@ impl Model {
     }
 
     pub(crate) fn metrics(&mut self) -> ModelMetrics {
-        self.poll();
-        let (calls, failed, slow, minimum) = if self.state == State::HalfOpen {
-            let f = self.trials.iter().filter(|t| t.0).count() as u32;
-            let s = self.trials.iter().filter(|t| t.1).count() as u32;
-            (
-                self.trials.len() as u32,
-                f,
-                s,
-                Some(self.spec.half_open_calls),
-            )
-        } else {
-            let (c, f, s) = self.window();
-            let minimum = match self.spec.policy {
-                Policy::Consecutive(_) => None,
-                _ => Some(self.spec.minimum_calls),
+        let state = self.effective();
+        let (calls, failed, slow, minimum) =
+            if state == State::HalfOpen && self.state == State::Open {
+                // A fresh half-open: no trials yet.
+                (0, 0, 0, Some(self.spec.half_open_calls))
+            } else if state == State::HalfOpen {
+                let f = self.trials.iter().filter(|t| t.0).count() as u32;
+                let s = self.trials.iter().filter(|t| t.1).count() as u32;
+                (
+                    self.trials.len() as u32,
+                    f,
+                    s,
+                    Some(self.spec.half_open_calls),
+                )
+            } else {
+                let (c, f, s) = self.window();
+                let minimum = match self.spec.policy {
+                    Policy::Consecutive(_) => None,
+                    _ => Some(self.spec.minimum_calls),
+                };
+                (c, f, s, minimum)
             };
-            (c, f, s, minimum)
-        };
         let rate = |part: u32| {
             minimum
                 .filter(|&m| calls > 0 && calls >= m)
                 .map(|_| f64::from(part) * 100.0 / f64::from(calls))
         };
         ModelMetrics {
-            state: self.state,
+            state,
             buffered: calls,
             failed,
             slow,

@@ -186,3 +186,64 @@ fn a_manual_change_counts_as_activity() {
     clock.advance(IDLE);
     assert_eq!(reg.sweep(), 1, "quiet for IDLE since the last look");
 }
+
+#[test]
+fn reading_a_breaker_is_not_activity() {
+    // A metrics scrape must not change what it measures: reads of an idle
+    // breaker leave it idle.
+    let clock = ManualClock::new();
+    let reg = registry(&clock, 2);
+    for i in 0..2 {
+        let _ = reg.get(&key(i)).unwrap();
+    }
+    for _ in 0..10 {
+        clock.advance(IDLE / 10);
+        let breaker = reg.get(&key(0)).unwrap();
+        let _ = (breaker.state(), breaker.metrics());
+    }
+    assert_eq!(reg.sweep(), 2, "both quiet for IDLE, reads or not");
+}
+
+#[test]
+fn a_sweep_calls_no_subscriber_while_it_holds_a_shard() {
+    use std::sync::OnceLock;
+    use std::sync::mpsc;
+
+    // A subscriber that reads the registry: under a shard's lock it would
+    // deadlock.
+    let cell: Arc<OnceLock<Arc<BreakerRegistry<String, ManualClock>>>> = Arc::default();
+    let seen = cell.clone();
+    let clock = ManualClock::new();
+    let reg = Arc::new(
+        BreakerRegistry::builder(
+            CircuitBreaker::builder("hosts")
+                .consecutive_failures(1)
+                .wait_in_open(Duration::from_secs(1))
+                .without_logging()
+                .on_event(move |_event: &mend::observe::Event| {
+                    if let Some(reg) = seen.get() {
+                        let _ = reg.len();
+                    }
+                })
+                .clock(clock.clone()),
+        )
+        .max_keys(4)
+        .build()
+        .unwrap(),
+    );
+    let _ = cell.set(reg.clone());
+    let _ = reg.get(&key(0)).unwrap().call(|| Err::<(), _>("down"));
+    assert_eq!(reg.sweep(), 0, "a first sweep takes note of the activity");
+    // The open wait is over: a read must not move it (and announce it).
+    clock.advance(Duration::from_secs(2));
+    let (done, finished) = mpsc::channel();
+    let sweeper = reg.clone();
+    std::thread::spawn(move || {
+        let _ = done.send(sweeper.sweep());
+    });
+    let swept = finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the sweep finished (a subscriber called under its lock deadlocks)");
+    assert_eq!(swept, 0, "a half-open breaker is not evicted");
+    assert_eq!(reg.get(&key(0)).unwrap().state(), State::HalfOpen);
+}

@@ -24,7 +24,7 @@ impl Events {
     pub(crate) fn sink(&self) -> impl Fn(&Event) + Send + Sync + 'static {
         let events = self.0.clone();
         move |event: &Event| {
-            if let Event::Breaker(e) = event {
+            if let Some(e) = event.downcast_ref::<BreakerEvent>() {
                 events.lock().unwrap().push(e.clone());
             }
         }

@@ -132,10 +132,15 @@ fn open_rejects_until_its_wait_is_over_then_goes_half_open() {
     assert_eq!(b.state(), State::Open);
     clock.advance(NANO);
     assert_eq!(b.state(), State::HalfOpen);
+    assert_eq!(events.transitions(), [(State::Closed, State::Open)]);
+    assert_eq!(b.state(), State::HalfOpen, "reading announced nothing");
+    assert!(events.take().is_empty());
+    let trial = b.try_acquire().expect("a trial call");
     let seen = events.take();
-    assert_eq!(seen.len(), 2);
-    assert_eq!((seen[1].from, seen[1].to), (State::Open, State::HalfOpen));
-    assert_eq!(seen[1].rejected, 3, "calls rejected while open");
+    assert_eq!(seen.len(), 1, "the call that found it half-open moved it");
+    assert_eq!((seen[0].from, seen[0].to), (State::Open, State::HalfOpen));
+    assert_eq!(seen[0].rejected, 3, "calls rejected while open");
+    drop(trial);
     assert_eq!(b.metrics().not_permitted_calls, 3);
 }
 

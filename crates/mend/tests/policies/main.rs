@@ -5,6 +5,7 @@
 mod budget;
 mod bulkhead;
 mod compose;
+mod counters;
 mod hints;
 mod nesting;
 mod owned;

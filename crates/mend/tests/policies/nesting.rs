@@ -166,7 +166,7 @@ async fn a_timeout_is_retried_by_default_and_not_when_non_idempotent() {
     let err = base()
         .build()
         .unwrap()
-        .call_through_async(&stack(timeout), hang)
+        .call_through_async(&stack(&timeout), hang)
         .await
         .unwrap_err();
     assert_eq!((err.attempts, err.reason), (3, GiveUp::Attempts));
@@ -174,7 +174,7 @@ async fn a_timeout_is_retried_by_default_and_not_when_non_idempotent() {
         .classify(non_idempotent(mend::classify::DefaultClassify))
         .build()
         .unwrap()
-        .call_through_async(&stack(timeout), hang)
+        .call_through_async(&stack(&timeout), hang)
         .await
         .unwrap_err();
     assert_eq!((err.attempts, err.reason), (1, GiveUp::Permanent));

@@ -4,8 +4,7 @@ use std::io;
 use std::time::Duration;
 
 use mend::clock::ManualClock;
-use mend::observe::Event;
-use mend::retry::{Backoff, GiveUp, Jitter, Retry, RetryEventKind, SplitMix64};
+use mend::retry::{Backoff, GiveUp, Jitter, Retry, RetryEvent, RetryEventKind, SplitMix64};
 
 use crate::support::{Events, MS, not_found, reset};
 
@@ -185,9 +184,9 @@ fn events_say_scheduled_and_gave_up() {
     let kinds: Vec<_> = events
         .all()
         .into_iter()
-        .map(|e| match e {
-            Event::Retry(r) => (r.attempt, r.kind),
-            other => panic!("unexpected {other}"),
+        .map(|e| match e.downcast_ref::<RetryEvent>() {
+            Some(r) => (r.attempt, r.kind),
+            None => panic!("unexpected {e}"),
         })
         .collect();
     assert_eq!(

@@ -18,28 +18,25 @@ pub(crate) fn not_found() -> io::Error {
 
 /// Collects the events a policy emits.
 #[derive(Clone, Default)]
-pub(crate) struct Events(pub Arc<Mutex<Vec<Event>>>);
+pub(crate) struct Events(pub Arc<Mutex<Vec<Arc<Event>>>>);
 
 impl Events {
     pub(crate) fn sink(&self) -> impl Fn(&Event) + Send + Sync + 'static {
         let seen = self.0.clone();
-        move |event: &Event| seen.lock().unwrap().push(event.clone())
+        move |event: &Event| seen.lock().unwrap().push(event.to_arc())
     }
 
-    pub(crate) fn all(&self) -> Vec<Event> {
+    pub(crate) fn all(&self) -> Vec<Arc<Event>> {
         self.0.lock().unwrap().clone()
     }
 
     /// The delays of the retries scheduled so far.
     pub(crate) fn delays(&self) -> Vec<Duration> {
-        use mend::retry::RetryEventKind;
+        use mend::retry::{RetryEvent, RetryEventKind};
         self.all()
             .into_iter()
-            .filter_map(|e| match e {
-                Event::Retry(r) => match r.kind {
-                    RetryEventKind::Scheduled { delay } => Some(delay),
-                    _ => None,
-                },
+            .filter_map(|e| match e.downcast_ref::<RetryEvent>()?.kind {
+                RetryEventKind::Scheduled { delay } => Some(delay),
                 _ => None,
             })
             .collect()

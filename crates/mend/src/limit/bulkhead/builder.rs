@@ -1,7 +1,7 @@
 //! The bulkhead's builder, which checks its settings.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
@@ -9,6 +9,7 @@ use parking_lot::{Condvar, Mutex};
 use super::Bulkhead;
 use crate::clock::{Clock, SystemClock};
 use crate::limit::BuildError;
+use crate::tally::Tally;
 
 /// Builds a [`Bulkhead`]; made by [`Bulkhead::builder`].
 #[derive(Debug)]
@@ -84,6 +85,8 @@ impl<C: Clock> BulkheadBuilder<C> {
             max_wait: self.max_wait,
             in_flight: AtomicUsize::new(0),
             queued: AtomicUsize::new(0),
+            tally: Tally::new(),
+            ever_queued: AtomicU64::new(0),
             lock: Mutex::new(()),
             wake_sync: Condvar::new(),
             #[cfg(feature = "tokio")]

@@ -16,13 +16,15 @@ mod builder;
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
+use super::counters::{ADMITTED, BulkheadCounters, REJECTED};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Rejected};
+use crate::tally::Tally;
 
 pub use builder::BulkheadBuilder;
 
@@ -56,6 +58,10 @@ pub struct Bulkhead<C = SystemClock> {
     max_wait: Duration,
     in_flight: AtomicUsize,
     queued: AtomicUsize,
+    /// Admissions and refusals, per thread.
+    tally: Tally<2>,
+    /// Callers that ever joined the queue.
+    ever_queued: AtomicU64,
     lock: Mutex<()>,
     wake_sync: Condvar,
     #[cfg(feature = "tokio")]
@@ -121,7 +127,7 @@ impl<C: Clock> Bulkhead<C> {
     /// [`Rejected::Full`] when every slot is taken.
     #[inline]
     pub fn try_acquire(&self) -> Result<BulkheadPermit<'_, C>, Rejected> {
-        self.take_slot()?;
+        self.take_slot().map_err(|full| self.refused(full))?;
         Ok(BulkheadPermit { bulkhead: self })
     }
 
@@ -133,7 +139,7 @@ impl<C: Clock> Bulkhead<C> {
     /// As [`try_acquire`](Self::try_acquire).
     #[inline]
     pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedBulkheadPermit<C>, Rejected> {
-        self.take_slot()?;
+        self.take_slot().map_err(|full| self.refused(full))?;
         Ok(OwnedBulkheadPermit { bulkhead: self })
     }
 
@@ -144,7 +150,7 @@ impl<C: Clock> Bulkhead<C> {
     ///
     /// As [`acquire`](Self::acquire).
     pub fn acquire_owned(self: Arc<Self>) -> Result<OwnedBulkheadPermit<C>, Rejected> {
-        self.wait_for_slot()?;
+        self.wait_for_slot().map_err(|full| self.refused(full))?;
         Ok(OwnedBulkheadPermit { bulkhead: self })
     }
 
@@ -157,18 +163,31 @@ impl<C: Clock> Bulkhead<C> {
                 .in_flight
                 .compare_exchange_weak(n, n + 1, SeqCst, SeqCst)
             {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    self.tally.add(ADMITTED);
+                    return Ok(());
+                }
                 Err(now) => n = now,
             }
         }
         Err(Rejected::Full)
     }
 
+    /// Counts a refusal given to a caller.
+    #[cold]
+    fn refused(&self, full: Rejected) -> Rejected {
+        self.tally.add(REJECTED);
+        full
+    }
+
     fn join_queue(&self) -> Result<Queued<'_, C>, Rejected> {
         let mut n = self.queued.load(SeqCst);
         while n < self.max_queue {
             match self.queued.compare_exchange_weak(n, n + 1, SeqCst, SeqCst) {
-                Ok(_) => return Ok(Queued(self)),
+                Ok(_) => {
+                    self.ever_queued.fetch_add(1, Relaxed);
+                    return Ok(Queued(self));
+                }
                 Err(now) => n = now,
             }
         }
@@ -183,7 +202,7 @@ impl<C: Clock> Bulkhead<C> {
     /// [`Rejected::Full`] when no slot is free and the queue is full or the
     /// wait ran out.
     pub fn acquire(&self) -> Result<BulkheadPermit<'_, C>, Rejected> {
-        self.wait_for_slot()?;
+        self.wait_for_slot().map_err(|full| self.refused(full))?;
         Ok(BulkheadPermit { bulkhead: self })
     }
 
@@ -231,6 +250,18 @@ impl<C: Clock> Bulkhead<C> {
         self.queued.load(SeqCst)
     }
 
+    /// What the bulkhead has counted, and its gauges now (a read that
+    /// changes nothing).
+    pub fn counters(&self) -> BulkheadCounters {
+        BulkheadCounters {
+            admitted: self.tally.get(ADMITTED),
+            rejected: self.tally.get(REJECTED),
+            queued: self.ever_queued.load(Relaxed),
+            in_flight: self.in_flight.load(SeqCst) as u64,
+            waiting: self.queued.load(SeqCst) as u64,
+        }
+    }
+
     /// The bulkhead's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -268,7 +299,9 @@ impl<C: Clock> Bulkhead<C> {
     ///
     /// As [`acquire`](Self::acquire).
     pub async fn acquire_async(&self) -> Result<BulkheadPermit<'_, C>, Rejected> {
-        self.wait_for_slot_async().await?;
+        self.wait_for_slot_async()
+            .await
+            .map_err(|full| self.refused(full))?;
         Ok(BulkheadPermit { bulkhead: self })
     }
 
@@ -303,7 +336,9 @@ impl<C: Clock> Bulkhead<C> {
     ///
     /// As [`acquire`](Self::acquire).
     pub async fn acquire_async_owned(self: Arc<Self>) -> Result<OwnedBulkheadPermit<C>, Rejected> {
-        self.wait_for_slot_async().await?;
+        self.wait_for_slot_async()
+            .await
+            .map_err(|full| self.refused(full))?;
         Ok(OwnedBulkheadPermit { bulkhead: self })
     }
 

@@ -1,5 +1,6 @@
-//! Per-thread success counters: the reason a closed breaker's success path
-//! writes no shared cache line.
+//! Per-thread counters: the reason a closed breaker's success path (and
+//! every policy's counting on its success path) writes no shared cache
+//! line.
 //!
 //! Each live thread that uses a breaker holds a process-wide *slot* number,
 //! unique among live threads (given back when the thread exits). A breaker
@@ -47,9 +48,10 @@ pub(crate) struct Stripes {
     lines: Box<[Line]>,
     /// Lines per stripe.
     stride: usize,
-    /// Counters per stripe, a power of two: 1 for a count window, N rounded
-    /// up for an N-second window (so a second finds its counter with a mask,
-    /// not a division).
+    /// Per-second counters per stripe, a power of two: 1 for a count
+    /// window, N rounded up for an N-second window (so a second finds its
+    /// counter with a mask, not a division). Plain counters (`add_to`) may
+    /// follow them in the same stripe.
     width: usize,
     /// Single-writer stripes; stripe `owned` is the shared overflow.
     owned: usize,
@@ -59,8 +61,14 @@ impl Stripes {
     /// `width` counters per stripe, for `owned` single-writer stripes plus one
     /// overflow stripe.
     pub(crate) fn new(width: usize, owned: usize) -> Self {
+        Self::with_extra(width, 0, owned)
+    }
+
+    /// `width` per-second counters (rounded up to a power of two) and then
+    /// `extra` plain ones per stripe, at `width` onwards.
+    pub(crate) fn with_extra(width: usize, extra: usize, owned: usize) -> Self {
         let width = width.next_power_of_two();
-        let stride = width.div_ceil(PER_LINE);
+        let stride = (width + extra).div_ceil(PER_LINE);
         let lines = (0..stride * (owned + 1)).map(|_| Line::default()).collect();
         Stripes {
             lines,
@@ -83,20 +91,31 @@ impl Stripes {
     /// Counts one success on the calling thread's stripe (count windows).
     #[inline(always)]
     pub(crate) fn add(&self) {
+        self.add_to(0);
+    }
+
+    /// Adds one to counter `index` of the calling thread's stripe.
+    #[inline(always)]
+    pub(crate) fn add_to(&self, index: usize) {
         let slot = thread_slot();
         if slot < self.owned && !cfg!(loom) {
-            let counter = self.counter(slot, 0);
+            let counter = self.counter(slot, index);
             counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         } else {
-            self.counter(self.owned.min(slot), 0)
+            self.counter(self.owned.min(slot), index)
                 .fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Sum of all count-window counters.
     pub(crate) fn total(&self) -> u64 {
+        self.total_of(0)
+    }
+
+    /// Sum of counter `index` over every stripe.
+    pub(crate) fn total_of(&self, index: usize) -> u64 {
         (0..=self.owned)
-            .map(|s| self.counter(s, 0).load(Ordering::Relaxed))
+            .map(|s| self.counter(s, index).load(Ordering::Relaxed))
             .sum()
     }
 
@@ -110,8 +129,20 @@ impl Stripes {
             .fold(0u64, |sum, c| sum.wrapping_add(c.load(Ordering::Relaxed)))
     }
 
+    /// Per-second counters for a `seconds`-long time window, followed by one
+    /// plain counter of every success ever ([`total_per_second`](Self::total_per_second)).
+    pub(crate) fn per_second(seconds: usize, owned: usize) -> Self {
+        Self::with_extra(seconds, 1, owned)
+    }
+
+    /// Every success [`add_at`](Self::add_at) ever counted.
+    pub(crate) fn total_per_second(&self) -> u64 {
+        self.total_of(self.width)
+    }
+
     /// Counts one success in `second` on the calling thread's stripe (time
-    /// windows).
+    /// windows made by [`per_second`](Self::per_second)), and one on its
+    /// running total.
     #[inline(always)]
     pub(crate) fn add_at(&self, second: u64) {
         let tag = tag_of(second);
@@ -126,7 +157,11 @@ impl Stripes {
                 (tag << 32) | 1
             };
             counter.store(next, Ordering::Relaxed);
+            let total = self.counter(slot, self.width);
+            total.store(total.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         } else {
+            self.counter(self.owned.min(slot), self.width)
+                .fetch_add(1, Ordering::Relaxed);
             let counter = self.counter(self.owned.min(slot), index);
             let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |word| {
                 Some(if word >> 32 == tag {
@@ -271,7 +306,7 @@ mod tests {
 
     #[test]
     fn time_counters_keep_seconds_apart() {
-        let stripes = Stripes::new(3, 2); // four counters per stripe
+        let stripes = Stripes::per_second(3, 2); // four counters per stripe
         stripes.add_at(10);
         stripes.add_at(10);
         stripes.add_at(11);
@@ -280,5 +315,10 @@ mod tests {
         stripes.add_at(14); // same counter as second 10: replaces it
         assert_eq!(stripes.at(10).sum::<u32>(), 0);
         assert_eq!(stripes.at(14).sum::<u32>(), 1);
+        assert_eq!(
+            stripes.total_per_second(),
+            4,
+            "the running total keeps them all"
+        );
     }
 }
