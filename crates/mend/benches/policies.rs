@@ -19,8 +19,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mend::clock::SystemClock;
-use mend::limit::{Bulkhead, GovernorClock, Quota, RateLimiter};
+use mend::limit::{Bulkhead, Quota, RateLimiter};
 use mend::retry::{Retry, RetryBudget};
 
 /// Makes a future in place and polls it once; the success path must not
@@ -239,15 +238,89 @@ fn rate(c: &mut Criterion) {
     let mut g = c.benchmark_group("rate_check");
     let quota = Quota::per_second(NonZeroU32::new(u32::MAX).unwrap());
     let quanta = governor::RateLimiter::direct(quota);
-    let same_clock = governor::RateLimiter::direct_with_clock(quota, GovernorClock(SystemClock));
-    let mend = RateLimiter::new("b", quota);
+    let mend = RateLimiter::builder("b", quota).build().unwrap();
     g.bench_function("governor_quanta", |b| b.iter(|| quanta.check().unwrap()));
-    g.bench_function("governor_mend_clock", |b| {
-        b.iter(|| same_clock.check().unwrap())
-    });
     g.bench_function("mend", |b| b.iter(|| mend.check().unwrap()));
     g.finish();
 }
 
-criterion_group!(benches, retry_sync, retry_async, budget, bulkhead, rate);
+/// Wall time per call of `call` run `iters` times in all, split over two
+/// threads: half of the one-thread figure is perfect scaling.
+#[allow(clippy::disallowed_methods)] // benches time with the real clock
+fn on_two_threads(iters: u64, call: &(dyn Fn() + Sync)) -> Duration {
+    let share = iters.div_ceil(2);
+    let start = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..share {
+                    call();
+                }
+            });
+        }
+    });
+    start.elapsed().mul_f64(iters as f64 / (share * 2) as f64)
+}
+
+/// The success paths again, shared by two threads: the counters each
+/// policy keeps must not make its threads fight over a cache line.
+fn two_threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("two_threads");
+    let op = |x: u64| -> Result<u64, std::io::Error> { Ok(black_box(x) + 1) };
+    let retry = Retry::builder("b").without_logging().build().unwrap();
+    let bulkhead = Bulkhead::builder("b").max_concurrent(64).build().unwrap();
+    let quota = Quota::per_second(NonZeroU32::new(u32::MAX).unwrap());
+    let limiter = RateLimiter::builder("b", quota).build().unwrap();
+    let governor = governor::RateLimiter::direct(quota);
+    let tokio_semaphore = tokio::sync::Semaphore::new(64);
+    g.bench_function("bare", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, &|| {
+                black_box(op(1).unwrap());
+            })
+        })
+    });
+    g.bench_function("retry_sync_mend", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, &|| {
+                black_box(retry.call(|| op(1)).unwrap());
+            })
+        })
+    });
+    g.bench_function("retry_async_mend", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, &|| {
+                black_box(poll_once(|| retry.call_async(|| async { op(1) })).unwrap());
+            })
+        })
+    });
+    g.bench_function("bulkhead_mend", |b| {
+        b.iter_custom(|n| on_two_threads(n, &|| drop(black_box(bulkhead.try_acquire().unwrap()))))
+    });
+    g.bench_function("bulkhead_tokio_semaphore", |b| {
+        b.iter_custom(|n| {
+            on_two_threads(n, &|| {
+                drop(black_box(tokio_semaphore.try_acquire().unwrap()))
+            })
+        })
+    });
+    g.bench_function("rate_mend", |b| {
+        b.iter_custom(|n| on_two_threads(n, &|| limiter.check().unwrap()))
+    });
+    g.bench_function("rate_governor_quanta", |b| {
+        b.iter_custom(|n| on_two_threads(n, &|| governor.check().unwrap()))
+    });
+    assert_eq!(bulkhead.in_flight(), 0);
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    retry_sync,
+    retry_async,
+    budget,
+    bulkhead,
+    rate,
+    two_threads
+);
 criterion_main!(benches);

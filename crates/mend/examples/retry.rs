@@ -113,7 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .on_event(print)
         .without_logging()
         .build()?;
-    let timeout = Timeout::new(Duration::from_millis(300))?;
+    let timeout = Timeout::builder("timeout", Duration::from_millis(300)).build()?;
     let printer = PrintAttempts(AtomicU32::new(0));
 
     // Retry around: print, breaker, timeout, the call.

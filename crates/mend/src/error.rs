@@ -37,13 +37,17 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Rejected {
     /// A circuit breaker is open (or half-open with every trial slot taken).
-    #[error("{}", open_message(*retry_after))]
+    #[error("circuit breaker is open; calls are let through again in {retry_after:?}")]
     Open {
         /// How long until the breaker lets (trial) calls through again. Zero
-        /// when the breaker is half-open and only waiting for its trials;
-        /// `Duration::MAX` when it is forced open.
+        /// when the breaker is half-open and only waiting for its trials.
         retry_after: Duration,
     },
+    /// A circuit breaker was forced open by hand: no wait lets a call
+    /// through, only a reset (so a retry gives up at once, and an HTTP
+    /// layer answers 503 without a `Retry-After`).
+    #[error("circuit breaker is forced open; calls are let through once it is reset")]
+    ForcedOpen,
     /// A bulkhead has no free slot and no room in its queue (or the queue
     /// wait ran out).
     #[error("bulkhead is full")]
@@ -56,14 +60,6 @@ pub enum Rejected {
     },
 }
 
-fn open_message(retry_after: Duration) -> String {
-    if retry_after == Duration::MAX {
-        "circuit breaker is forced open; calls are let through once it is reset".to_owned()
-    } else {
-        format!("circuit breaker is open; calls are let through again in {retry_after:?}")
-    }
-}
-
 impl Rejected {
     /// When the policy expects to admit a call again, if it knows.
     pub fn retry_after(&self) -> Option<Duration> {
@@ -71,8 +67,14 @@ impl Rejected {
             Rejected::Open { retry_after } | Rejected::Limited { retry_after } => {
                 Some(*retry_after)
             }
-            Rejected::Full => None,
+            Rejected::Full | Rejected::ForcedOpen => None,
         }
+    }
+
+    /// Whether waiting can get a call through: false only for a breaker
+    /// forced open by hand.
+    pub fn is_temporary(&self) -> bool {
+        !matches!(self, Rejected::ForcedOpen)
     }
 }
 
@@ -170,9 +172,8 @@ mod tests {
             "circuit breaker is open; calls are let through again in 3s"
         );
         assert_eq!(open.retry_after(), Some(Duration::from_secs(3)));
-        let forced = Rejected::Open {
-            retry_after: Duration::MAX,
-        };
+        let forced = Rejected::ForcedOpen;
+        assert!(!forced.is_temporary() && forced.retry_after().is_none());
         assert_eq!(
             forced.to_string(),
             "circuit breaker is forced open; calls are let through once it is reset"

@@ -63,6 +63,7 @@ pub mod checkpoint;
 pub mod classify;
 pub mod clock;
 pub mod compose;
+mod config;
 pub mod error;
 pub mod limit;
 pub mod observe;
@@ -71,6 +72,7 @@ mod stripes;
 mod sync;
 mod tally;
 
+pub use config::ConfigError;
 pub use error::{Elapsed, Error, Rejected};
 
 /// The README's example, compiled and run as a doctest so it stays true.

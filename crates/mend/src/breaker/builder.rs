@@ -1,4 +1,5 @@
-//! [`Builder`]: every setting of a breaker, checked in `build()`.
+//! [`CircuitBreakerBuilder`]: every setting of a breaker, checked in
+//! `build()`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,42 +9,36 @@ use super::CircuitBreaker;
 use super::config::{Config, OpenWait, Policy, WindowKind};
 use crate::classify::DefaultClassify;
 use crate::clock::{Clock, SystemClock};
+use crate::config::{Checks, ConfigError};
 use crate::observe::{Subscriber, Subscribers};
 
 /// `minimum_calls` unless set (capped at a count window's size, as
 /// Resilience4j does).
 const DEFAULT_MINIMUM_CALLS: u32 = 100;
 
-/// The longest time window: one bucket per second is kept, and a failure
-/// scans the window's buckets, so a day (86,400 buckets, 1.4 MB) is the
-/// limit.
-const MAX_TIME_WINDOW_SECS: u32 = 86_400;
-
-/// A setting given to [`Builder`] that cannot work.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-#[error("circuit breaker `{breaker}`: invalid `{field}` = {value}: expected {expected}")]
-pub struct BuildError {
-    /// The breaker's name.
-    pub breaker: String,
-    /// The builder method (and setting) at fault.
-    pub field: &'static str,
-    /// The value given.
-    pub value: String,
-    /// What would have been accepted.
-    pub expected: &'static str,
+/// The window as given: a time window is checked for whole seconds in
+/// `build()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WindowSetting {
+    Count(u32),
+    Time(Duration),
 }
 
 /// Builds a [`CircuitBreaker`]; made by [`CircuitBreaker::builder`].
 ///
 /// Defaults follow Resilience4j: a count window of the last 100 calls, at
-/// least 100 calls (or the count window's size) before deciding, open at a 50 % failure rate, slow-call
-/// detection off (turn it on with [`slow_call_duration`](Builder::slow_call_duration)),
-/// 60 s in open, 10 trial calls in half-open, no limit on half-open.
+/// least 100 calls (or the count window's size) before deciding, open at a
+/// 50 % failure rate, slow-call detection off (turn it on with
+/// [`slow_call_duration`](Self::slow_call_duration)), 60 s in open, 10
+/// trial calls in half-open, no limit on half-open.
+///
+/// Size-like settings have maxima ([`MAX_COUNT_WINDOW`](Self::MAX_COUNT_WINDOW)
+/// and the others below): a breaker's memory grows with its window, and a
+/// registry holds one breaker per key.
 #[must_use = "a builder does nothing until `build()`"]
-pub struct Builder<C = SystemClock, K = DefaultClassify> {
+pub struct CircuitBreakerBuilder<C = SystemClock, K = DefaultClassify> {
     name: Arc<str>,
-    window: WindowKind,
+    window: WindowSetting,
     /// `None`: 100, or the count window's size if smaller.
     minimum_calls: Option<u32>,
     failure_rate_threshold: f64,
@@ -60,9 +55,9 @@ pub struct Builder<C = SystemClock, K = DefaultClassify> {
     classify: K,
 }
 
-impl<C: fmt::Debug, K: fmt::Debug> fmt::Debug for Builder<C, K> {
+impl<C: fmt::Debug, K: fmt::Debug> fmt::Debug for CircuitBreakerBuilder<C, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
+        f.debug_struct("CircuitBreakerBuilder")
             .field("name", &self.name)
             .field("window", &self.window)
             .field("minimum_calls", &self.minimum_calls)
@@ -73,11 +68,11 @@ impl<C: fmt::Debug, K: fmt::Debug> fmt::Debug for Builder<C, K> {
     }
 }
 
-impl Builder {
+impl CircuitBreakerBuilder {
     pub(crate) fn new(name: &str) -> Self {
-        Builder {
+        CircuitBreakerBuilder {
             name: name.into(),
-            window: WindowKind::Count(100),
+            window: WindowSetting::Count(100),
             minimum_calls: None,
             failure_rate_threshold: 50.0,
             slow_call_rate_threshold: 100.0,
@@ -98,33 +93,46 @@ impl Builder {
     }
 }
 
-impl<C: Clock, K> Builder<C, K> {
-    /// Decide over the last `calls` recorded calls (one byte each).
+impl<C, K> CircuitBreakerBuilder<C, K> {
+    /// The largest count window: it costs a byte per call, in every breaker
+    /// of a registry.
+    pub const MAX_COUNT_WINDOW: u32 = 100_000;
+    /// The longest time window, an hour: a breaker keeps a counter per
+    /// second for each thread stripe (twice the cores, plus one), about
+    /// 32 KiB per stripe at this length.
+    pub const MAX_TIME_WINDOW: Duration = Duration::from_secs(3_600);
+    /// The most calls `minimum_calls` may ask for (a count window caps it
+    /// at its size).
+    pub const MAX_MINIMUM_CALLS: u32 = 10_000_000;
+    /// The longest run `consecutive_failures` may ask for.
+    pub const MAX_CONSECUTIVE_FAILURES: u32 = 1_000_000;
+    /// The most trial calls half-open may admit.
+    pub const MAX_HALF_OPEN_CALLS: u32 = 100_000;
+}
+
+impl<C: Clock, K> CircuitBreakerBuilder<C, K> {
+    /// Decide over the last `calls` recorded calls (one byte each; 1 to
+    /// [`MAX_COUNT_WINDOW`](Self::MAX_COUNT_WINDOW)).
     pub fn count_window(mut self, calls: u32) -> Self {
-        self.window = WindowKind::Count(calls);
+        self.window = WindowSetting::Count(calls);
         self
     }
 
     /// Decide over the calls of the last `span` (whole seconds, one bucket
-    /// per second, at most one day).
+    /// per second, 1 s to [`MAX_TIME_WINDOW`](Self::MAX_TIME_WINDOW)).
     ///
     /// Every success reads the coarse clock to find its second. On a hot
     /// path, [`RecentClock`](crate::clock::RecentClock) makes that read a
     /// load from memory (about 4 ns less per call here) at the price of a
     /// ticker thread.
     pub fn time_window(mut self, span: Duration) -> Self {
-        let secs = span.as_secs();
-        self.window = WindowKind::Time(if span.subsec_nanos() != 0 {
-            // Rejected by build(): windows are whole seconds.
-            u32::MAX
-        } else {
-            u32::try_from(secs).unwrap_or(u32::MAX)
-        });
+        self.window = WindowSetting::Time(span);
         self
     }
 
     /// Fewest calls in the window before a rate can open the breaker
-    /// (default 100, or the count window's size if that is smaller).
+    /// (default 100, or the count window's size if that is smaller; 1 to
+    /// the count window's size or [`MAX_MINIMUM_CALLS`](Self::MAX_MINIMUM_CALLS)).
     pub fn minimum_calls(mut self, calls: u32) -> Self {
         self.minimum_calls = Some(calls);
         self
@@ -151,7 +159,8 @@ impl<C: Clock, K> Builder<C, K> {
     }
 
     /// Instead of rates, open after `failures` failures in a row (failsafe's
-    /// policy); in half-open, any failed trial reopens and `half_open_calls`
+    /// policy; 1 to [`MAX_CONSECUTIVE_FAILURES`](Self::MAX_CONSECUTIVE_FAILURES));
+    /// in half-open, any failed trial reopens and `half_open_calls`
     /// successes close.
     pub fn consecutive_failures(mut self, failures: u32) -> Self {
         self.consecutive_failures = Some(failures);
@@ -182,7 +191,9 @@ impl<C: Clock, K> Builder<C, K> {
         self
     }
 
-    /// How many trial calls half-open admits; the rest are rejected.
+    /// How many trial calls half-open admits (1 to
+    /// [`MAX_HALF_OPEN_CALLS`](Self::MAX_HALF_OPEN_CALLS)); the rest are
+    /// rejected.
     pub fn half_open_calls(mut self, calls: u32) -> Self {
         self.half_open_calls = calls;
         self
@@ -209,18 +220,18 @@ impl<C: Clock, K> Builder<C, K> {
 
     /// Reads time from `clock` (a [`ManualClock`](crate::clock::ManualClock)
     /// in tests).
-    pub fn clock<C2: Clock>(self, clock: C2) -> Builder<C2, K> {
+    pub fn clock<C2: Clock>(self, clock: C2) -> CircuitBreakerBuilder<C2, K> {
         self.map_parts(|_, classify| (clock, classify))
     }
 
     /// Classifies results with `classify` instead of [`DefaultClassify`].
-    pub fn classify<K2>(self, classify: K2) -> Builder<C, K2> {
+    pub fn classify<K2>(self, classify: K2) -> CircuitBreakerBuilder<C, K2> {
         self.map_parts(|clock, _| (clock, classify))
     }
 
-    fn map_parts<C2, K2>(self, f: impl FnOnce(C, K) -> (C2, K2)) -> Builder<C2, K2> {
+    fn map_parts<C2, K2>(self, f: impl FnOnce(C, K) -> (C2, K2)) -> CircuitBreakerBuilder<C2, K2> {
         let (clock, classify) = f(self.clock, self.classify);
-        Builder {
+        CircuitBreakerBuilder {
             name: self.name,
             window: self.window,
             minimum_calls: self.minimum_calls,
@@ -242,13 +253,14 @@ impl<C: Clock, K> Builder<C, K> {
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] naming the first setting that cannot work: a
-    /// threshold outside (0, 100], a zero or fractional-second window, zero
-    /// minimum calls or more than a count window holds, zero consecutive
-    /// failures, zero half-open calls, a zero wait, a growth multiplier below
-    /// 1, a cap below the base wait, a zero half-open limit, or slow-call
-    /// detection on a consecutive-failures breaker.
-    pub fn build(self) -> Result<CircuitBreaker<C, K>, BuildError> {
+    /// A [`ConfigError`] naming the first setting that cannot work: a
+    /// threshold outside (0, 100] (NaN included), a window outside its
+    /// range or of fractional seconds, minimum calls outside theirs or more
+    /// than a count window holds, consecutive failures or half-open calls
+    /// outside theirs, a zero wait, a growth multiplier below 1 or not
+    /// finite, a cap below the base wait, a zero half-open limit, or
+    /// slow-call detection on a consecutive-failures breaker.
+    pub fn build(self) -> Result<CircuitBreaker<C, K>, ConfigError> {
         let config = self.validate()?;
         Ok(CircuitBreaker::from_parts(
             config,
@@ -261,134 +273,115 @@ impl<C: Clock, K> Builder<C, K> {
 
     /// Validates the settings and hands out the parts a registry builds its
     /// breakers from.
-    pub(crate) fn into_template(self) -> Result<(Config, C, K, Subscribers), BuildError> {
+    pub(crate) fn into_template(self) -> Result<(Config, C, K, Subscribers), ConfigError> {
         let config = self.validate()?;
         Ok((config, self.clock, self.classify, self.subscribers))
     }
 
-    fn validate(&self) -> Result<Config, BuildError> {
-        let fail = |field: &'static str, value: String, expected: &'static str| BuildError {
-            breaker: self.name.to_string(),
-            field,
-            value,
-            expected,
-        };
-        let percent = |field, value: f64| {
-            if value > 0.0 && value <= 100.0 {
-                Ok(value)
-            } else {
-                Err(fail(field, value.to_string(), "a percentage in (0, 100]"))
-            }
-        };
+    fn validate(&self) -> Result<Config, ConfigError> {
+        let check = Checks::named("circuit breaker", &self.name);
         let policy = match self.consecutive_failures {
-            Some(0) => {
-                return Err(fail(
-                    "consecutive_failures",
-                    "0".into(),
-                    "at least 1 failure",
-                ));
-            }
-            Some(_) if self.slow_call_duration.is_some() => {
-                return Err(fail(
-                    "slow_call_duration",
-                    format!("{:?}", self.slow_call_duration.unwrap_or_default()),
-                    "no slow-call detection on a consecutive-failures breaker (use a window)",
-                ));
-            }
-            Some(failures) => Policy::Consecutive { failures },
-            None => {
-                match self.window {
-                    WindowKind::Count(0) => {
-                        return Err(fail("count_window", "0".into(), "at least 1 call"));
-                    }
-                    WindowKind::Time(0) => {
-                        return Err(fail("time_window", "0s".into(), "at least 1 second"));
-                    }
-                    WindowKind::Time(seconds) if seconds > MAX_TIME_WINDOW_SECS => {
-                        return Err(fail(
-                            "time_window",
-                            if seconds == u32::MAX {
-                                "a fractional or huge duration".into()
-                            } else {
-                                format!("{seconds}s")
-                            },
-                            "a whole number of seconds, at most one day (86400)",
-                        ));
-                    }
-                    _ => {}
-                }
-                let minimum_calls = match (self.minimum_calls, self.window) {
-                    (Some(calls), _) => calls,
-                    (None, WindowKind::Count(size)) => size.min(DEFAULT_MINIMUM_CALLS),
-                    (None, WindowKind::Time(_)) => DEFAULT_MINIMUM_CALLS,
-                };
-                if minimum_calls == 0 {
-                    return Err(fail("minimum_calls", "0".into(), "at least 1 call"));
-                }
-                if let WindowKind::Count(size) = self.window
-                    && minimum_calls > size
-                {
-                    return Err(fail(
-                        "minimum_calls",
-                        minimum_calls.to_string(),
-                        "no more than the count window holds, or the breaker could never open",
-                    ));
-                }
-                if self.slow_call_duration == Some(Duration::ZERO) {
-                    return Err(fail(
+            Some(failures) => {
+                if let Some(slow) = self.slow_call_duration {
+                    return Err(check.fail(
                         "slow_call_duration",
-                        "0ns".into(),
-                        "a positive duration",
+                        format!("{slow:?}"),
+                        "no slow-call detection on a consecutive-failures breaker (use a window)",
                     ));
                 }
-                Policy::Rate {
-                    window: self.window,
-                    minimum_calls,
-                    failure_rate_threshold: percent(
-                        "failure_rate_threshold",
-                        self.failure_rate_threshold,
-                    )?,
-                    slow_call_rate_threshold: percent(
-                        "slow_call_rate_threshold",
-                        self.slow_call_rate_threshold,
-                    )?,
-                    slow_call_duration: self.slow_call_duration,
-                }
+                let failures = check.count(
+                    "consecutive_failures",
+                    failures,
+                    1,
+                    Self::MAX_CONSECUTIVE_FAILURES,
+                    "failures",
+                )?;
+                Policy::Consecutive { failures }
             }
+            None => self.rate_policy(&check)?,
         };
-        if self.wait.base.is_zero() {
-            return Err(fail(self.wait_set_by, "0ns".into(), "a positive base wait"));
-        }
-        if !(self.wait.multiplier >= 1.0 && self.wait.multiplier.is_finite()) {
-            return Err(fail(
-                "wait_in_open_growing",
-                format!("multiplier {}", self.wait.multiplier),
-                "a finite multiplier of at least 1",
-            ));
-        }
+        check.positive(self.wait_set_by, self.wait.base)?;
+        check.number("wait_in_open_growing", self.wait.multiplier, 1.0, f64::MAX)?;
         if self.wait.max < self.wait.base {
-            return Err(fail(
+            return Err(check.fail(
                 "wait_in_open_growing",
                 format!("max {:?} < base {:?}", self.wait.max, self.wait.base),
                 "a maximum no less than the base wait",
             ));
         }
-        if self.half_open_calls == 0 {
-            return Err(fail("half_open_calls", "0".into(), "at least 1 trial call"));
-        }
-        if self.max_wait_in_half_open == Some(Duration::ZERO) {
-            return Err(fail(
-                "max_wait_in_half_open",
-                "0ns".into(),
-                "a positive duration",
-            ));
+        let half_open_calls = check.count(
+            "half_open_calls",
+            self.half_open_calls,
+            1,
+            Self::MAX_HALF_OPEN_CALLS,
+            "trial calls",
+        )?;
+        if let Some(limit) = self.max_wait_in_half_open {
+            check.positive("max_wait_in_half_open", limit)?;
         }
         Ok(Config {
             name: self.name.clone(),
             policy,
             wait: self.wait,
-            half_open_calls: self.half_open_calls,
+            half_open_calls,
             max_wait_in_half_open: self.max_wait_in_half_open,
+        })
+    }
+
+    fn rate_policy(&self, check: &Checks) -> Result<Policy, ConfigError> {
+        let window = match self.window {
+            WindowSetting::Count(calls) => WindowKind::Count(check.count(
+                "count_window",
+                calls,
+                1,
+                Self::MAX_COUNT_WINDOW,
+                "calls",
+            )?),
+            WindowSetting::Time(span) => {
+                let span = check.duration(
+                    "time_window",
+                    span,
+                    Duration::from_secs(1),
+                    Self::MAX_TIME_WINDOW,
+                )?;
+                if span.subsec_nanos() != 0 {
+                    return Err(check.fail(
+                        "time_window",
+                        format!("{span:?}"),
+                        "a whole number of seconds",
+                    ));
+                }
+                WindowKind::Time(span.as_secs() as u32)
+            }
+        };
+        let (default_minimum, most) = match window {
+            WindowKind::Count(size) => (size.min(DEFAULT_MINIMUM_CALLS), size),
+            WindowKind::Time(_) => (DEFAULT_MINIMUM_CALLS, Self::MAX_MINIMUM_CALLS),
+        };
+        let minimum_calls = self.minimum_calls.unwrap_or(default_minimum);
+        if let WindowKind::Count(size) = window
+            && minimum_calls > size
+        {
+            return Err(check.fail(
+                "minimum_calls",
+                minimum_calls,
+                format!(
+                    "no more than the count window holds ({size}), or the breaker could never open"
+                ),
+            ));
+        }
+        let minimum_calls = check.count("minimum_calls", minimum_calls, 1, most, "calls")?;
+        if let Some(slow) = self.slow_call_duration {
+            check.positive("slow_call_duration", slow)?;
+        }
+        Ok(Policy::Rate {
+            window,
+            minimum_calls,
+            failure_rate_threshold: check
+                .percent("failure_rate_threshold", self.failure_rate_threshold)?,
+            slow_call_rate_threshold: check
+                .percent("slow_call_rate_threshold", self.slow_call_rate_threshold)?,
+            slow_call_duration: self.slow_call_duration,
         })
     }
 }

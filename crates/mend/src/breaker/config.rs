@@ -20,7 +20,7 @@ pub(crate) enum Policy {
 
 /// The shape of a rate-based breaker's window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WindowKind {
+pub(crate) enum WindowKind {
     /// The last N recorded calls.
     Count(u32),
     /// The calls of the last N seconds (whole seconds of the coarse clock).

@@ -150,9 +150,7 @@ impl Machine {
             State::Open => Err(Rejected::Open {
                 retry_after: self.deadline - now,
             }),
-            State::ForcedOpen => Err(Rejected::Open {
-                retry_after: Duration::MAX,
-            }),
+            State::ForcedOpen => Err(Rejected::ForcedOpen),
         };
         if result.is_err() {
             self.rejected_locked_in_state += 1;

@@ -10,7 +10,7 @@
 //! exactly `half_open_calls` trial calls (the rest are still rejected, so a
 //! recovering dependency is not stampeded); their rates decide: closed again,
 //! or open for another, possibly longer, wait. These are Resilience4j's
-//! semantics; [`Builder::consecutive_failures`] gives failsafe's simpler
+//! semantics; [`CircuitBreakerBuilder::consecutive_failures`] gives failsafe's simpler
 //! "N failures in a row" instead.
 //!
 //! Manual states: [`force_open`](CircuitBreaker::force_open) (reject
@@ -36,7 +36,7 @@
 //!   fail. `max_wait_in_half_open` reopens a breaker whose trials never
 //!   report back.
 //! - **Classification.** By default every `Err` is a failure; ignore the
-//!   errors that are the caller's fault with [`Builder::classify`].
+//!   errors that are the caller's fault with [`CircuitBreakerBuilder::classify`].
 //!
 //! # Cost
 //!
@@ -85,7 +85,7 @@
 //!     Err(e) => println!("query failed: {e}"),
 //! }
 //! # fn query() -> Result<u32, std::io::Error> { Ok(3) }
-//! # Ok::<(), mend::breaker::BuildError>(())
+//! # Ok::<(), mend::ConfigError>(())
 //! ```
 
 mod builder;
@@ -109,11 +109,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use builder::{BuildError, Builder};
-pub use config::WindowKind;
+pub use builder::CircuitBreakerBuilder;
 pub use event::BreakerEvent;
 pub use permit::{OwnedPermit, Permit};
-pub use registry::{BreakerRegistry, RegistryBuilder, RegistryFull};
+pub use registry::{BreakerRegistry, BreakerRegistryBuilder, RegistryFull};
 pub use state::{BreakerCounters, Metrics, State};
 
 use crate::classify::{Classify, DefaultClassify};
@@ -121,7 +120,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Rejected};
 use crate::observe::Subscribers;
 use crate::sync::Mutex;
-use config::{Config, Policy};
+use config::{Config, Policy, WindowKind};
 use gate::Gate;
 use machine::Machine;
 use paths::SuccessTally;
@@ -160,8 +159,8 @@ pub struct CircuitBreaker<C = SystemClock, K = DefaultClassify> {
 
 impl CircuitBreaker {
     /// Starts building a breaker called `name` (used in events and metrics).
-    pub fn builder(name: &str) -> Builder {
-        Builder::new(name)
+    pub fn builder(name: &str) -> CircuitBreakerBuilder {
+        CircuitBreakerBuilder::new(name)
     }
 }
 
@@ -217,8 +216,8 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
     /// # Errors
     ///
     /// [`Rejected::Open`] when the breaker is open (with the time left to
-    /// wait), forced open (`Duration::MAX`), or half-open with every trial
-    /// slot taken (zero).
+    /// wait) or half-open with every trial slot taken (zero);
+    /// [`Rejected::ForcedOpen`] when it is forced open.
     #[inline(always)]
     pub fn try_acquire(&self) -> Result<Permit<'_, C, K>, Rejected> {
         self.admit().map(|ticket| Permit::new(self, ticket))
@@ -246,9 +245,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         match gate.state() {
             State::ForcedOpen => {
                 self.counters.rejections.add();
-                Err(Rejected::Open {
-                    retry_after: Duration::MAX,
-                })
+                Err(Rejected::ForcedOpen)
             }
             State::Open => {
                 let now = self.clock.coarse();

@@ -20,17 +20,17 @@ use crate::clock::{Clock, Tick};
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Ticket {
     admission: Admission,
-    /// When the call started (precise clock), for slow-call detection;
-    /// `Tick::ZERO` when not timed.
-    started: Tick,
+    /// When the call started (precise clock), if slow-call detection times
+    /// it.
+    started: Option<Tick>,
 }
 
 impl Ticket {
     #[inline(always)]
     pub(super) fn new<C: Clock, K>(breaker: &CircuitBreaker<C, K>, admission: Admission) -> Self {
         let started = match breaker.slow_call_duration {
-            Some(_) if admission.records() => breaker.clock.precise(),
-            _ => Tick::ZERO,
+            Some(_) if admission.records() => Some(breaker.clock.precise()),
+            _ => None,
         };
         Ticket { admission, started }
     }
@@ -41,10 +41,8 @@ impl Ticket {
         if !self.admission.records() {
             return;
         }
-        let slow = match breaker.slow_call_duration {
-            Some(limit) if self.started != Tick::ZERO => {
-                breaker.clock.precise() - self.started > limit
-            }
+        let slow = match (breaker.slow_call_duration, self.started) {
+            (Some(limit), Some(started)) => breaker.clock.precise() - started > limit,
             _ => false,
         };
         breaker.record(self.admission, outcome, slow);

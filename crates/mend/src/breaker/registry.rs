@@ -9,11 +9,12 @@ use std::time::Duration;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
 
-use super::builder::{BuildError, Builder};
+use super::builder::CircuitBreakerBuilder;
 use super::config::Config;
 use super::{CircuitBreaker, State};
 use crate::classify::DefaultClassify;
 use crate::clock::{Clock, SystemClock, Tick};
+use crate::config::{Checks, ConfigError};
 use crate::observe::Subscribers;
 use crate::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -101,8 +102,8 @@ pub struct BreakerRegistry<Key, C = SystemClock, K = DefaultClassify> {
 /// Builds a [`BreakerRegistry`]; made by [`BreakerRegistry::builder`].
 #[must_use = "a builder does nothing until `build()`"]
 #[derive(Debug)]
-pub struct RegistryBuilder<C, K> {
-    template: Builder<C, K>,
+pub struct BreakerRegistryBuilder<C, K> {
+    template: CircuitBreakerBuilder<C, K>,
     max_keys: usize,
     idle_after: Duration,
     sweep_interval: Duration,
@@ -112,8 +113,10 @@ impl BreakerRegistry<()> {
     /// A registry whose breakers are built like `template` (each named
     /// `"{template name}/{key}"`). Defaults: 10,000 keys, idle after 10
     /// minutes, sweeps of a full registry at most once a second.
-    pub fn builder<C: Clock, K>(template: Builder<C, K>) -> RegistryBuilder<C, K> {
-        RegistryBuilder {
+    pub fn builder<C: Clock, K>(
+        template: CircuitBreakerBuilder<C, K>,
+    ) -> BreakerRegistryBuilder<C, K> {
+        BreakerRegistryBuilder {
             template,
             max_keys: 10_000,
             idle_after: Duration::from_secs(600),
@@ -122,8 +125,14 @@ impl BreakerRegistry<()> {
     }
 }
 
-impl<C: Clock, K> RegistryBuilder<C, K> {
-    /// The most breakers the registry holds.
+impl<C, K> BreakerRegistryBuilder<C, K> {
+    /// The largest `max_keys`.
+    pub const MAX_KEYS: usize = 10_000_000;
+}
+
+impl<C: Clock, K> BreakerRegistryBuilder<C, K> {
+    /// The most breakers the registry holds (1 to
+    /// [`MAX_KEYS`](Self::MAX_KEYS)).
     pub fn max_keys(mut self, keys: usize) -> Self {
         self.max_keys = keys;
         self
@@ -145,25 +154,17 @@ impl<C: Clock, K> RegistryBuilder<C, K> {
     ///
     /// # Errors
     ///
-    /// The template's [`BuildError`], or one naming `max_keys` (zero) or
-    /// `idle_after` (zero).
-    pub fn build<Key>(self) -> Result<BreakerRegistry<Key, C, K>, BuildError>
+    /// The template's [`ConfigError`], or one naming `max_keys` (out of
+    /// range), `idle_after` or `sweep_interval` (zero).
+    pub fn build<Key>(self) -> Result<BreakerRegistry<Key, C, K>, ConfigError>
     where
         Key: Hash + Eq,
     {
         let (config, clock, classify, subscribers) = self.template.into_template()?;
-        let fail = |field, value: String, expected| BuildError {
-            breaker: config.name.to_string(),
-            field,
-            value,
-            expected,
-        };
-        if self.max_keys == 0 {
-            return Err(fail("max_keys", "0".into(), "at least 1 key"));
-        }
-        if self.idle_after.is_zero() {
-            return Err(fail("idle_after", "0ns".into(), "a positive duration"));
-        }
+        let check = Checks::named("breaker registry", &config.name);
+        check.count("max_keys", self.max_keys, 1, Self::MAX_KEYS, "keys")?;
+        check.positive("idle_after", self.idle_after)?;
+        check.positive("sweep_interval", self.sweep_interval)?;
         Ok(BreakerRegistry {
             map: DashMap::with_hasher(foldhash::fast::RandomState::default()),
             config,

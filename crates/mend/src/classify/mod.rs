@@ -18,7 +18,7 @@
 //! | `io::Error` of kind `ConnectionRefused`, `ConnectionReset`, `TimedOut`, `Interrupted`, `WouldBlock` | failure | yes |
 //! | any other `io::Error` | failure | no |
 //! | a boxed `dyn Error` | failure | as the first I/O error, refusal or timeout in its source chain; yes if there is none |
-//! | [`Rejected`] (a policy refused: the call never ran) | failure | yes, after the wait it carries |
+//! | [`Rejected`] (a policy refused: the call never ran) | failure | yes, after the wait it carries; no for a breaker forced open by hand (no wait helps) |
 //! | [`Elapsed`] (the call ran out of time) | failure | yes (see below) |
 //! | an error of any other type | failure | yes |
 //!
@@ -138,7 +138,7 @@ pub fn default_is_transient<E: 'static>(error: &E) -> bool {
 fn cause_is_transient(cause: Cause<'_>, elapsed: bool) -> bool {
     match cause {
         Cause::Io(io) => io_is_transient(io),
-        Cause::Rejected(_) => true,
+        Cause::Rejected(r) => r.is_temporary(),
         Cause::Elapsed(_) => elapsed,
         Cause::Chain(link) => chain_is_transient(link, elapsed),
         Cause::Other => true,

@@ -113,17 +113,15 @@ async_handles!(<C> RateLimiter<C> where [C: Clock,] via limiter_run);
 
 /// A call cut off at the limit of the timeout `timeout` points to.
 #[cfg(feature = "tokio")]
-async fn timeout_run<T, E, B, F, Fut>(timeout: B, f: F) -> Result<T, Error<E>>
+async fn timeout_run<T, E, C, B, F, Fut>(timeout: B, f: F) -> Result<T, Error<E>>
 where
-    B: Deref<Target = Timeout>,
+    C: Clock,
+    B: Deref<Target = Timeout<C>>,
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<T, Error<E>>>,
 {
-    match tokio::time::timeout(timeout.limit(), f()).await {
-        Ok(result) => result,
-        Err(_) => Err(timeout.cut_off()),
-    }
+    timeout.run(f).await
 }
 
 #[cfg(feature = "tokio")]
-async_handles!(<> Timeout where [] via timeout_run);
+async_handles!(<C> Timeout<C> where [C: Clock,] via timeout_run);

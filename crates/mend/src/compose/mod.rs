@@ -76,7 +76,7 @@
 //! let retry = Retry::builder("catalog").max_attempts(3).build()?;
 //! let breaker = Arc::new(CircuitBreaker::builder("catalog").build()?);
 //! let bulkhead = Arc::new(Bulkhead::builder("catalog").max_concurrent(16).build()?);
-//! let timeout = Arc::new(Timeout::new(Duration::from_millis(250))?);
+//! let timeout = Arc::new(Timeout::builder("timeout", Duration::from_millis(250)).build()?);
 //!
 //! let policies = stack(breaker).then(bulkhead).then(timeout);
 //! // One call through the stack:

@@ -14,12 +14,12 @@ use crate::error::Error;
 use crate::retry::{Retry, RetryError, RetryHint, Sleep};
 
 /// Whether an attempt through a stack is worth another: the operation's own
-/// errors as the retry classifies them, refusals always (the call never
-/// ran), timeouts as the classifier says of them.
+/// errors as the retry classifies them, refusals whenever a wait can help
+/// (the call never ran), timeouts as the classifier says of them.
 fn transient<T, E, K: Classify<T, E>>(classify: &K, error: &Error<E>) -> bool {
     match error {
         Error::Inner(e) => classify.is_transient(e),
-        Error::Rejected(_) => true,
+        Error::Rejected(r) => r.is_temporary(),
         Error::Elapsed(_) => classify.elapsed_is_transient(),
     }
 }

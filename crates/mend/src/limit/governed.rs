@@ -10,11 +10,22 @@ use crate::clock::{Clock, Tick};
 
 /// A mend [`Clock`] seen as a governor clock (precise readings).
 #[derive(Debug, Clone)]
-pub struct GovernorClock<C>(pub C);
+pub(crate) struct GovernorClock<C>(C);
+
+impl<C> GovernorClock<C> {
+    pub(crate) fn new(clock: C) -> Self {
+        GovernorClock(clock)
+    }
+
+    /// The mend clock inside.
+    pub(crate) fn inner(&self) -> &C {
+        &self.0
+    }
+}
 
 /// A governor reference point: a mend [`Tick`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct GovernorInstant(pub Tick);
+pub(crate) struct GovernorInstant(Tick);
 
 impl Add<Nanos> for GovernorInstant {
     type Output = GovernorInstant;

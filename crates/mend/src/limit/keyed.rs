@@ -10,10 +10,15 @@ use governor::clock::Clock as _;
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 
+use super::Quota;
 use super::counters::{ADMITTED, LimiterCounters, REJECTED};
-use super::{GovernorClock, GovernorInstant, Quota};
+use super::episode::Reporter;
+use super::event::LimitKind;
+use super::governed::{GovernorClock, GovernorInstant};
 use crate::clock::{Clock, SystemClock};
+use crate::config::{Checks, ConfigError};
 use crate::error::{Error, Rejected};
+use crate::observe::{Subscriber, Subscribers};
 use crate::tally::Tally;
 
 type Inner<K, C> = governor::RateLimiter<
@@ -32,13 +37,17 @@ const DEFAULT_SWEEP_EVERY: u64 = 4096;
 /// # Memory
 ///
 /// Each key seen costs one entry. Every `sweep_every` checks (4096 unless
-/// set with [`sweep_every`](Self::sweep_every)) the check that crosses the
-/// mark calls governor's `retain_recent` and `shrink_to_fit`, which drop
-/// every key whose state is back to "fresh" (its quota fully replenished).
-/// So the map holds at most the keys limited within one quota period plus
-/// the keys seen in the last `sweep_every` checks. Call
-/// [`retain_recent`](Self::retain_recent) yourself on a timer for a bound in
-/// time rather than in checks.
+/// set with [`sweep_every`](KeyedRateLimiterBuilder::sweep_every)) the check
+/// that crosses the mark calls governor's `retain_recent` and
+/// `shrink_to_fit`, which drop every key whose state is back to "fresh" (its
+/// quota fully replenished). So the map holds at most the keys limited
+/// within one quota period plus the keys seen in the last `sweep_every`
+/// checks. Call [`retain_recent`](Self::retain_recent) yourself on a timer
+/// for a bound in time rather than in checks.
+///
+/// Starting and stopping to refuse calls (any key) are
+/// [`LimitEvent`](super::LimitEvent)s; every call is counted
+/// ([`counters`](Self::counters)).
 ///
 /// # Examples
 ///
@@ -47,55 +56,114 @@ const DEFAULT_SWEEP_EVERY: u64 = 4096;
 /// use mend::clock::ManualClock;
 /// use mend::limit::{KeyedRateLimiter, Quota};
 ///
-/// let limiter = KeyedRateLimiter::with_clock(
-///     "per-client",
-///     Quota::per_minute(NonZeroU32::new(1).unwrap()),
-///     ManualClock::new(),
-/// );
+/// let limiter = KeyedRateLimiter::builder("per-client", Quota::per_minute(NonZeroU32::new(1).unwrap()))
+///     .clock(ManualClock::new())
+///     .build()?;
 /// assert!(limiter.check(&"alice").is_ok());
 /// assert!(limiter.check(&"alice").is_err());
 /// assert!(limiter.check(&"bob").is_ok(), "each key has its own quota");
+/// # Ok::<(), mend::ConfigError>(())
 /// ```
 pub struct KeyedRateLimiter<K: Hash + Eq + Clone, C: Clock = SystemClock> {
-    name: Arc<str>,
     inner: Inner<K, C>,
     clock: GovernorClock<C>,
     checks: AtomicU64,
     sweep_every: u64,
     tally: Tally<2>,
+    reporter: Reporter,
 }
 
-impl<K: Hash + Eq + Clone> KeyedRateLimiter<K> {
-    /// A keyed limiter called `name` allowing `quota` per key.
-    pub fn new(name: &str, quota: Quota) -> Self {
-        Self::with_clock(name, quota, SystemClock)
+impl KeyedRateLimiter<()> {
+    /// Starts building a keyed limiter called `name` allowing `quota` per
+    /// key (the key type is chosen at `build()`).
+    pub fn builder(name: &str, quota: Quota) -> KeyedRateLimiterBuilder {
+        KeyedRateLimiterBuilder {
+            name: name.into(),
+            quota,
+            sweep_every: DEFAULT_SWEEP_EVERY,
+            clock: SystemClock,
+            subscribers: Subscribers::new(),
+        }
+    }
+}
+
+/// Builds a [`KeyedRateLimiter`]; made by [`KeyedRateLimiter::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build()`"]
+pub struct KeyedRateLimiterBuilder<C = SystemClock> {
+    name: Arc<str>,
+    quota: Quota,
+    sweep_every: u64,
+    clock: C,
+    subscribers: Subscribers,
+}
+
+impl<C> KeyedRateLimiterBuilder<C> {
+    /// The largest `sweep_every`.
+    pub const MAX_SWEEP_EVERY: u64 = 1 << 40;
+}
+
+impl<C: Clock> KeyedRateLimiterBuilder<C> {
+    /// Sweeps forgotten keys every `checks` checks (1 to
+    /// [`MAX_SWEEP_EVERY`](Self::MAX_SWEEP_EVERY); default 4096).
+    pub fn sweep_every(mut self, checks: u64) -> Self {
+        self.sweep_every = checks;
+        self
+    }
+
+    /// Reads time from `clock` (a `ManualClock` in tests).
+    pub fn clock<C2: Clock>(self, clock: C2) -> KeyedRateLimiterBuilder<C2> {
+        KeyedRateLimiterBuilder {
+            name: self.name,
+            quota: self.quota,
+            sweep_every: self.sweep_every,
+            clock,
+            subscribers: self.subscribers,
+        }
+    }
+
+    /// Adds a subscriber to this limiter's events.
+    pub fn on_event(mut self, subscriber: impl Subscriber) -> Self {
+        self.subscribers.push(subscriber);
+        self
+    }
+
+    /// Turns off the built-in `tracing` log of this limiter's events.
+    pub fn without_logging(mut self) -> Self {
+        self.subscribers.set_logging(false);
+        self
+    }
+
+    /// Checks the settings and builds the limiter.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for `sweep_every` out of range.
+    pub fn build<K: Hash + Eq + Clone>(self) -> Result<KeyedRateLimiter<K, C>, ConfigError> {
+        let check = Checks::named("keyed rate limiter", &self.name);
+        let sweep_every = check.count(
+            "sweep_every",
+            self.sweep_every,
+            1,
+            Self::MAX_SWEEP_EVERY,
+            "checks",
+        )?;
+        let clock = GovernorClock::new(self.clock);
+        Ok(KeyedRateLimiter {
+            inner: governor::RateLimiter::dashmap_with_clock(self.quota, clock.clone()),
+            clock,
+            checks: AtomicU64::new(0),
+            sweep_every,
+            tally: Tally::new(),
+            reporter: Reporter::new(self.name, LimitKind::KeyedRateLimiter, self.subscribers),
+        })
     }
 }
 
 impl<K: Hash + Eq + Clone, C: Clock> KeyedRateLimiter<K, C> {
-    /// A keyed limiter reading time from `clock`.
-    pub fn with_clock(name: &str, quota: Quota, clock: C) -> Self {
-        let clock = GovernorClock(clock);
-        KeyedRateLimiter {
-            name: name.into(),
-            inner: governor::RateLimiter::dashmap_with_clock(quota, clock.clone()),
-            clock,
-            checks: AtomicU64::new(0),
-            sweep_every: DEFAULT_SWEEP_EVERY,
-            tally: Tally::new(),
-        }
-    }
-
-    /// Sweeps forgotten keys every `checks` checks (at least 1).
-    #[must_use]
-    pub fn sweep_every(mut self, checks: u64) -> Self {
-        self.sweep_every = checks.max(1);
-        self
-    }
-
     /// The limiter's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.reporter.name
     }
 
     /// Takes one call from `key`'s quota.
@@ -107,10 +175,14 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedRateLimiter<K, C> {
         let result = match self.inner.check_key(key) {
             Ok(()) => {
                 self.tally.add(ADMITTED);
+                self.reporter
+                    .admitted(self.clock.inner(), || self.tally.get(REJECTED));
                 Ok(())
             }
             Err(not_until) => {
                 self.tally.add(REJECTED);
+                self.reporter
+                    .refused(self.clock.inner(), || self.tally.get(REJECTED));
                 Err(Rejected::Limited {
                     retry_after: not_until.wait_time_from(self.clock.now()),
                 })
@@ -181,7 +253,7 @@ impl<K: Hash + Eq + Clone, C: Clock> KeyedRateLimiter<K, C> {
 impl<K: Hash + Eq + Clone, C: Clock> fmt::Debug for KeyedRateLimiter<K, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyedRateLimiter")
-            .field("name", &self.name)
+            .field("name", &self.reporter.name)
             .field("keys", &self.inner.len())
             .finish_non_exhaustive()
     }

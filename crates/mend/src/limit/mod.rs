@@ -9,9 +9,23 @@
 //! [`Rejected::Limited`](crate::Rejected::Limited) (which says when the next
 //! call may go), a timeout is [`Elapsed`](crate::Elapsed).
 //!
+//! Each is built by a builder named after it, has subscribers for its
+//! [`LimitEvent`]s, and counts every call for a metrics scrape. A limit
+//! reports episodes, not refusals: "started refusing" at the first refusal
+//! after a calm stretch, "admitting again" (with how many it refused) at
+//! the first admitted call in a later second than the last refusal, so a
+//! limit refusing every second stays in one episode. A timeout's episode is
+//! calls timing out.
+//!
+//! Waits: the async bulkhead queue and [`Timeout`] wait on tokio's timer
+//! (tests drive them with `#[tokio::test(start_paused = true)]`); the sync
+//! bulkhead queue waits on a condition variable for at most its `max_wait`,
+//! measured by the policy's clock. Every other reading of time goes through
+//! the policy's [`Clock`](crate::clock::Clock).
+//!
 //! Main types: [`Timeout`] (feature `tokio`), [`Bulkhead`] and its
 //! [`BulkheadPermit`], [`RateLimiter`], [`KeyedRateLimiter`], [`Quota`]
-//! (governor's).
+//! (governor's), [`LimitEvent`].
 //!
 //! # Examples
 //!
@@ -20,7 +34,8 @@
 //! use mend::limit::{Bulkhead, Quota, RateLimiter};
 //!
 //! let bulkhead = Bulkhead::builder("db").max_concurrent(8).build()?;
-//! let limiter = RateLimiter::new("api", Quota::per_second(NonZeroU32::new(100).unwrap()));
+//! let limiter = RateLimiter::builder("api", Quota::per_second(NonZeroU32::new(100).unwrap()))
+//!     .build()?;
 //!
 //! // Nested by hand, the errors nest too (`Error<Error<io::Error>>`);
 //! // [`compose`](crate::compose) stacks policies with one flat error.
@@ -31,6 +46,8 @@
 
 mod bulkhead;
 mod counters;
+mod episode;
+mod event;
 mod governed;
 mod keyed;
 mod rate;
@@ -41,24 +58,9 @@ pub use bulkhead::{Bulkhead, BulkheadBuilder, BulkheadPermit, OwnedBulkheadPermi
 #[cfg(feature = "tokio")]
 pub use counters::TimeoutCounters;
 pub use counters::{BulkheadCounters, LimiterCounters};
-pub use governed::{GovernorClock, GovernorInstant};
+pub use event::{LimitChange, LimitEvent, LimitKind};
 pub use governor::Quota;
-pub use keyed::KeyedRateLimiter;
-pub use rate::RateLimiter;
+pub use keyed::{KeyedRateLimiter, KeyedRateLimiterBuilder};
+pub use rate::{RateLimiter, RateLimiterBuilder};
 #[cfg(feature = "tokio")]
-pub use timeout::Timeout;
-
-/// A setting given to a limit that cannot work.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-#[error("{limit}: invalid `{field}` = {value}: expected {expected}")]
-pub struct BuildError {
-    /// What was being built, e.g. "bulkhead `db`".
-    pub limit: String,
-    /// The setting at fault.
-    pub field: &'static str,
-    /// The value given.
-    pub value: String,
-    /// What would have been accepted.
-    pub expected: &'static str,
-}
+pub use timeout::{Timeout, TimeoutBuilder};

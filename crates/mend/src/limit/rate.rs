@@ -8,10 +8,15 @@ use governor::clock::Clock as _;
 use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 
+use super::Quota;
 use super::counters::{ADMITTED, LimiterCounters, REJECTED};
-use super::{GovernorClock, GovernorInstant, Quota};
+use super::episode::Reporter;
+use super::event::LimitKind;
+use super::governed::{GovernorClock, GovernorInstant};
 use crate::clock::{Clock, SystemClock};
+use crate::config::ConfigError;
 use crate::error::{Error, Rejected};
+use crate::observe::{Subscriber, Subscribers};
 use crate::tally::Tally;
 
 type Inner<C> = governor::RateLimiter<
@@ -26,7 +31,9 @@ type Inner<C> = governor::RateLimiter<
 ///
 /// One limiter for all callers (governor's direct limiter: one atomic
 /// compare-and-swap per check). For one limit per client or host, see
-/// [`KeyedRateLimiter`](super::KeyedRateLimiter).
+/// [`KeyedRateLimiter`](super::KeyedRateLimiter). Starting and stopping to
+/// refuse calls are [`LimitEvent`](super::LimitEvent)s; every call is
+/// counted ([`counters`](Self::counters)).
 ///
 /// # Examples
 ///
@@ -37,43 +44,88 @@ type Inner<C> = governor::RateLimiter<
 ///
 /// let clock = ManualClock::new();
 /// let quota = Quota::per_second(NonZeroU32::new(2).unwrap());
-/// let limiter = RateLimiter::with_clock("search", quota, clock.clone());
+/// let limiter = RateLimiter::builder("search", quota).clock(clock.clone()).build()?;
 /// assert!(limiter.check().is_ok());
 /// assert!(limiter.check().is_ok());
 /// let refused = limiter.check().unwrap_err();
 /// assert_eq!(refused.retry_after(), Some(Duration::from_millis(500)));
 /// clock.advance(Duration::from_millis(500));
 /// assert!(limiter.check().is_ok());
+/// # Ok::<(), mend::ConfigError>(())
 /// ```
 pub struct RateLimiter<C: Clock = SystemClock> {
-    name: Arc<str>,
     inner: Inner<C>,
     clock: GovernorClock<C>,
     tally: Tally<2>,
+    reporter: Reporter,
 }
 
 impl RateLimiter {
-    /// A limiter called `name` allowing `quota`, on the system clock.
-    pub fn new(name: &str, quota: Quota) -> Self {
-        Self::with_clock(name, quota, SystemClock)
+    /// Starts building a limiter called `name` allowing `quota`.
+    pub fn builder(name: &str, quota: Quota) -> RateLimiterBuilder {
+        RateLimiterBuilder {
+            name: name.into(),
+            quota,
+            clock: SystemClock,
+            subscribers: Subscribers::new(),
+        }
+    }
+}
+
+/// Builds a [`RateLimiter`]; made by [`RateLimiter::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build()`"]
+pub struct RateLimiterBuilder<C = SystemClock> {
+    name: Arc<str>,
+    quota: Quota,
+    clock: C,
+    subscribers: Subscribers,
+}
+
+impl<C: Clock> RateLimiterBuilder<C> {
+    /// Reads time from `clock` (a `ManualClock` in tests).
+    pub fn clock<C2: Clock>(self, clock: C2) -> RateLimiterBuilder<C2> {
+        RateLimiterBuilder {
+            name: self.name,
+            quota: self.quota,
+            clock,
+            subscribers: self.subscribers,
+        }
+    }
+
+    /// Adds a subscriber to this limiter's events.
+    pub fn on_event(mut self, subscriber: impl Subscriber) -> Self {
+        self.subscribers.push(subscriber);
+        self
+    }
+
+    /// Turns off the built-in `tracing` log of this limiter's events.
+    pub fn without_logging(mut self) -> Self {
+        self.subscribers.set_logging(false);
+        self
+    }
+
+    /// Builds the limiter.
+    ///
+    /// # Errors
+    ///
+    /// None today: a [`Quota`] is valid by construction. The `Result` keeps
+    /// the shape of every builder.
+    pub fn build(self) -> Result<RateLimiter<C>, ConfigError> {
+        let clock = GovernorClock::new(self.clock);
+        Ok(RateLimiter {
+            inner: governor::RateLimiter::direct_with_clock(self.quota, clock.clone()),
+            clock,
+            tally: Tally::new(),
+            reporter: Reporter::new(self.name, LimitKind::RateLimiter, self.subscribers),
+        })
     }
 }
 
 impl<C: Clock> RateLimiter<C> {
-    /// A limiter reading time from `clock` (a `ManualClock` in tests).
-    pub fn with_clock(name: &str, quota: Quota, clock: C) -> Self {
-        let clock = GovernorClock(clock);
-        RateLimiter {
-            name: name.into(),
-            inner: governor::RateLimiter::direct_with_clock(quota, clock.clone()),
-            clock,
-            tally: Tally::new(),
-        }
-    }
-
     /// The limiter's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.reporter.name
     }
 
     /// Takes one call from the quota.
@@ -86,10 +138,14 @@ impl<C: Clock> RateLimiter<C> {
         match self.inner.check() {
             Ok(()) => {
                 self.tally.add(ADMITTED);
+                self.reporter
+                    .admitted(self.clock.inner(), || self.tally.get(REJECTED));
                 Ok(())
             }
             Err(not_until) => {
                 self.tally.add(REJECTED);
+                self.reporter
+                    .refused(self.clock.inner(), || self.tally.get(REJECTED));
                 Err(Rejected::Limited {
                     retry_after: not_until.wait_time_from(self.clock.now()),
                 })
@@ -138,7 +194,7 @@ impl<C: Clock> RateLimiter<C> {
 impl<C: Clock> fmt::Debug for RateLimiter<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimiter")
-            .field("name", &self.name)
+            .field("name", &self.reporter.name)
             .finish_non_exhaustive()
     }
 }

@@ -5,17 +5,27 @@
 //! put a deadline on the retry around it instead, or give the operation its
 //! own I/O timeouts.
 
+use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use super::{BuildError, TimeoutCounters};
+use super::TimeoutCounters;
+use super::episode::Reporter;
+use super::event::LimitKind;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Checks, ConfigError};
 use crate::error::{Elapsed, Error};
+use crate::observe::{Subscriber, Subscribers};
 
 /// Drops an async call that runs longer than its limit.
 ///
-/// Reads tokio's time, so `#[tokio::test(start_paused = true)]` drives it.
+/// The wait itself is tokio's timer (`tokio::time::timeout`), so
+/// `#[tokio::test(start_paused = true)]` drives it; the clock only dates
+/// its episodes. Calls starting to time out, and finishing in time again,
+/// are [`LimitEvent`](super::LimitEvent)s; every call cut off is counted
+/// ([`counters`](Self::counters)).
 ///
 /// # Examples
 ///
@@ -25,7 +35,7 @@ use crate::error::{Elapsed, Error};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let timeout = Timeout::new(Duration::from_millis(50))?;
+/// let timeout = Timeout::builder("thumbnails", Duration::from_millis(50)).build()?;
 /// let slow = timeout
 ///     .call_async(|| async {
 ///         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -36,31 +46,79 @@ use crate::error::{Elapsed, Error};
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug)]
-pub struct Timeout {
+pub struct Timeout<C = SystemClock> {
     limit: Duration,
     elapsed: AtomicU64,
+    clock: C,
+    reporter: Reporter,
 }
 
 impl Timeout {
-    /// A timeout of `limit`.
+    /// Starts building a timeout called `name` of `limit`.
+    pub fn builder(name: &str, limit: Duration) -> TimeoutBuilder {
+        TimeoutBuilder {
+            name: name.into(),
+            limit,
+            clock: SystemClock,
+            subscribers: Subscribers::new(),
+        }
+    }
+}
+
+/// Builds a [`Timeout`]; made by [`Timeout::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build()`"]
+pub struct TimeoutBuilder<C = SystemClock> {
+    name: Arc<str>,
+    limit: Duration,
+    clock: C,
+    subscribers: Subscribers,
+}
+
+impl<C: Clock> TimeoutBuilder<C> {
+    /// Dates the timeout's events with `clock` (`TokioClock` in tests).
+    pub fn clock<C2: Clock>(self, clock: C2) -> TimeoutBuilder<C2> {
+        TimeoutBuilder {
+            name: self.name,
+            limit: self.limit,
+            clock,
+            subscribers: self.subscribers,
+        }
+    }
+
+    /// Adds a subscriber to this timeout's events.
+    pub fn on_event(mut self, subscriber: impl Subscriber) -> Self {
+        self.subscribers.push(subscriber);
+        self
+    }
+
+    /// Turns off the built-in `tracing` log of this timeout's events.
+    pub fn without_logging(mut self) -> Self {
+        self.subscribers.set_logging(false);
+        self
+    }
+
+    /// Checks the limit and builds the timeout.
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] for a zero limit.
-    pub fn new(limit: Duration) -> Result<Self, BuildError> {
-        if limit.is_zero() {
-            return Err(BuildError {
-                limit: "timeout".into(),
-                field: "limit",
-                value: "0ns".into(),
-                expected: "a positive duration",
-            });
-        }
+    /// A [`ConfigError`] for a zero limit.
+    pub fn build(self) -> Result<Timeout<C>, ConfigError> {
+        let check = Checks::named("timeout", &self.name);
+        let limit = check.positive("limit", self.limit)?;
         Ok(Timeout {
             limit,
             elapsed: AtomicU64::new(0),
+            clock: self.clock,
+            reporter: Reporter::new(self.name, LimitKind::Timeout, self.subscribers),
         })
+    }
+}
+
+impl<C: Clock> Timeout<C> {
+    /// The timeout's name.
+    pub fn name(&self) -> &str {
+        &self.reporter.name
     }
 
     /// The limit.
@@ -80,16 +138,30 @@ impl Timeout {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        self.run(|| async { f().await.map_err(Error::Inner) }).await
+    }
+
+    /// Runs a call already speaking [`Error`], for the composition traits.
+    pub(crate) async fn run<T, E, F, Fut>(&self, f: F) -> Result<T, Error<E>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, Error<E>>>,
+    {
         match tokio::time::timeout(self.limit, f()).await {
-            Ok(result) => result.map_err(Error::Inner),
+            Ok(result) => {
+                self.reporter
+                    .admitted(&self.clock, || self.elapsed.load(Ordering::Relaxed));
+                result
+            }
             Err(_) => Err(self.cut_off()),
         }
     }
 
     /// Counts a call cut off at the limit, and says so.
     #[cold]
-    pub(crate) fn cut_off<E>(&self) -> Error<E> {
-        self.elapsed.fetch_add(1, Ordering::Relaxed);
+    fn cut_off<E>(&self) -> Error<E> {
+        let elapsed = self.elapsed.fetch_add(1, Ordering::Relaxed) + 1;
+        self.reporter.refused(&self.clock, || elapsed);
         Error::Elapsed(Elapsed::new(self.limit))
     }
 
@@ -98,5 +170,14 @@ impl Timeout {
         TimeoutCounters {
             elapsed: self.elapsed.load(Ordering::Relaxed),
         }
+    }
+}
+
+impl<C> fmt::Debug for Timeout<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("name", &self.reporter.name)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
     }
 }

@@ -42,7 +42,7 @@
 //!     .build()?;
 //! let _ = breaker.call(|| Err::<(), _>("down"));
 //! assert_eq!(*opened.lock().unwrap(), ["payments"]);
-//! # Ok::<(), mend::breaker::BuildError>(())
+//! # Ok::<(), mend::ConfigError>(())
 //! ```
 
 mod log;

@@ -1,17 +1,4 @@
-//! How long to wait before each retry, before jitter: constant, linear or
-//! exponential, each with a cap on any one delay.
-//!
-//! Retries are numbered from zero: retry 0 is the second attempt. The delay
-//! before retry `n` is
-//!
-//! | shape | delay before retry `n` |
-//! |---|---|
-//! | [`Backoff::constant(d)`](Backoff::constant) | `d` |
-//! | [`Backoff::linear(base, step)`](Backoff::linear) | `min(cap, base + step * n)` |
-//! | [`Backoff::exponential(base, multiplier)`](Backoff::exponential) | `min(cap, base * multiplier^n)` |
-//!
-//! The cap defaults to the larger of `base` and 30 s; set it with
-//! [`Backoff::with_cap`]. Settings are checked when the retry is built.
+//! Backoff: the shapes live on [`Backoff`].
 
 use std::time::Duration;
 
@@ -20,7 +7,20 @@ use crate::clock::duration_nanos;
 /// The cap a linear or exponential backoff gets unless told otherwise.
 const DEFAULT_CAP: Duration = Duration::from_secs(30);
 
-/// The shape of the delays between attempts (see the [module docs](self)).
+/// How long to wait before each retry, before jitter: constant, linear or
+/// exponential, each with a cap on any one delay.
+///
+/// Retries are numbered from zero: retry 0 is the second attempt. The delay
+/// before retry `n` is
+///
+/// | shape | delay before retry `n` |
+/// |---|---|
+/// | [`Backoff::constant(d)`](Backoff::constant) | `d` |
+/// | [`Backoff::linear(base, step)`](Backoff::linear) | `min(cap, base + step * n)` |
+/// | [`Backoff::exponential(base, multiplier)`](Backoff::exponential) | `min(cap, base * multiplier^n)` |
+///
+/// The cap defaults to the larger of `base` and 30 s; set it with
+/// [`Backoff::with_cap`]. Settings are checked when the retry is built.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
     shape: Shape,

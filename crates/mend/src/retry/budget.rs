@@ -1,52 +1,10 @@
-//! A retry budget: a token bucket shared by every caller of a dependency, so
-//! that when the dependency is down, retries add at most a fixed fraction of
-//! extra load instead of multiplying it.
-//!
-//! # Definition
-//!
-//! Every first attempt *deposits* into the budget; every retry must
-//! *withdraw*. Both are counted over the budget's window of length `ttl`
-//! (kept as 10 slices of `ttl / 10`, so a count lives between `0.9 * ttl` and
-//! `ttl`). A retry is allowed when, counting it,
-//!
-//! ```text
-//! retries_in_window <= ratio * first_attempts_in_window + min_retries_per_sec * ttl_secs
-//! ```
-//!
-//! so at the moment of every retry, the retries of the last window are at
-//! most `ratio` of that window's first attempts plus a floor (which lets a
-//! quiet service still retry). The comparison is done in integers (the ratio
-//! in millionths), so a ratio of 0.2 allows exactly 20 % and never rounds up
-//! (tower's `TpsBudget` lets through far more than its ratio below 1.0,
-//! tower issue 857). The defaults are Finagle's: `ratio` 0.2,
-//! `min_retries_per_sec` 10, `ttl` 10 s.
-//!
-//! Share one budget (an `Arc`) between every [`Retry`](super::Retry) that
-//! calls the same dependency. It reads time through a
-//! [`Clock`] (the coarse reading) and takes one
-//! short lock per deposit and per withdrawal.
-//!
-//! # Examples
-//!
-//! ```
-//! use std::sync::Arc;
-//! use mend::retry::RetryBudget;
-//!
-//! let budget = Arc::new(RetryBudget::builder().ratio(0.2).min_retries_per_sec(0).build()?);
-//! for _ in 0..10 {
-//!     budget.deposit();
-//! }
-//! assert!(budget.try_withdraw());
-//! assert!(budget.try_withdraw());
-//! assert!(!budget.try_withdraw(), "20% of 10 first attempts is 2 retries");
-//! # Ok::<(), mend::retry::BuildError>(())
-//! ```
+//! Retry budgets: the definition lives on [`RetryBudget`].
 
 use std::fmt;
 use std::time::Duration;
 
-use super::BuildError;
 use crate::clock::{Clock, SystemClock, duration_nanos};
+use crate::config::{Checks, ConfigError};
 use crate::sync::Mutex;
 
 /// Slices the window is kept in.
@@ -54,7 +12,49 @@ const SLICES: usize = 10;
 /// The ratio is compared in millionths.
 const PPM: u64 = 1_000_000;
 
-/// A retry budget shared by many retries (see the [module docs](self)).
+/// A retry budget: a token bucket shared by every caller of a dependency, so
+/// that when the dependency is down, retries add at most a fixed fraction of
+/// extra load instead of multiplying it.
+///
+/// # Definition
+///
+/// Every first attempt *deposits* into the budget; every retry must
+/// *withdraw*. Both are counted over the budget's window of length `ttl`
+/// (kept as 10 slices of `ttl / 10`, so a count lives between `0.9 * ttl` and
+/// `ttl`). A retry is allowed when, counting it,
+///
+/// ```text
+/// retries_in_window <= ratio * first_attempts_in_window + min_retries_per_sec * ttl_secs
+/// ```
+///
+/// so at the moment of every retry, the retries of the last window are at
+/// most `ratio` of that window's first attempts plus a floor (which lets a
+/// quiet service still retry). The comparison is done in integers (the ratio
+/// in millionths), so a ratio of 0.2 allows exactly 20 % and never rounds up
+/// (tower's `TpsBudget` lets through far more than its ratio below 1.0,
+/// tower issue 857). The defaults are Finagle's: `ratio` 0.2,
+/// `min_retries_per_sec` 10, `ttl` 10 s.
+///
+/// Share one budget (an `Arc`) between every [`Retry`](super::Retry) that
+/// calls the same dependency. It reads time through a
+/// [`Clock`] (the coarse reading) and takes one
+/// short lock per deposit and per withdrawal.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use mend::retry::RetryBudget;
+///
+/// let budget = Arc::new(RetryBudget::builder().ratio(0.2).min_retries_per_sec(0).build()?);
+/// for _ in 0..10 {
+///     budget.deposit();
+/// }
+/// assert!(budget.try_withdraw());
+/// assert!(budget.try_withdraw());
+/// assert!(!budget.try_withdraw(), "20% of 10 first attempts is 2 retries");
+/// # Ok::<(), mend::ConfigError>(())
+/// ```
 pub struct RetryBudget<C = SystemClock> {
     ratio_ppm: u64,
     floor: u64,
@@ -110,8 +110,8 @@ pub struct BudgetSnapshot {
 impl RetryBudget {
     /// Starts building a budget with Finagle's defaults (20 %, 10 per
     /// second, 10 s).
-    pub fn builder() -> BudgetBuilder {
-        BudgetBuilder {
+    pub fn builder() -> RetryBudgetBuilder {
+        RetryBudgetBuilder {
             ratio: 0.2,
             min_retries_per_sec: 10,
             ttl: Duration::from_secs(10),
@@ -189,14 +189,19 @@ impl<C> fmt::Debug for RetryBudget<C> {
 /// Builds a [`RetryBudget`]; made by [`RetryBudget::builder`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `build()`"]
-pub struct BudgetBuilder<C = SystemClock> {
+pub struct RetryBudgetBuilder<C = SystemClock> {
     ratio: f64,
     min_retries_per_sec: u32,
     ttl: Duration,
     clock: C,
 }
 
-impl<C: Clock> BudgetBuilder<C> {
+impl<C> RetryBudgetBuilder<C> {
+    /// The highest floor `min_retries_per_sec` may set.
+    pub const MAX_RETRIES_PER_SEC: u32 = 1_000_000;
+}
+
+impl<C: Clock> RetryBudgetBuilder<C> {
     /// Retries allowed per first attempt, in `[0, 1000]` (0.2 is 20 %).
     pub fn ratio(mut self, ratio: f64) -> Self {
         self.ratio = ratio;
@@ -204,21 +209,22 @@ impl<C: Clock> BudgetBuilder<C> {
     }
 
     /// The floor: retries allowed per second of the window even with no
-    /// traffic (0 for none).
+    /// traffic (0 for none, at most
+    /// [`MAX_RETRIES_PER_SEC`](Self::MAX_RETRIES_PER_SEC)).
     pub fn min_retries_per_sec(mut self, retries: u32) -> Self {
         self.min_retries_per_sec = retries;
         self
     }
 
-    /// How long deposits and withdrawals count.
+    /// How long deposits and withdrawals count (10 ms to an hour).
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self
     }
 
     /// Reads time from `clock`.
-    pub fn clock<C2: Clock>(self, clock: C2) -> BudgetBuilder<C2> {
-        BudgetBuilder {
+    pub fn clock<C2: Clock>(self, clock: C2) -> RetryBudgetBuilder<C2> {
+        RetryBudgetBuilder {
             ratio: self.ratio,
             min_retries_per_sec: self.min_retries_per_sec,
             ttl: self.ttl,
@@ -230,25 +236,25 @@ impl<C: Clock> BudgetBuilder<C> {
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] for a ratio outside `[0, 1000]` or a `ttl` under
-    /// 10 ms.
-    pub fn build(self) -> Result<RetryBudget<C>, BuildError> {
-        let fail = |field, value: String, expected| BuildError {
-            retry: "retry budget".into(),
-            field,
-            value,
-            expected,
-        };
-        if !(0.0..=1000.0).contains(&self.ratio) {
-            return Err(fail(
-                "ratio",
-                self.ratio.to_string(),
-                "a ratio in [0, 1000]",
-            ));
-        }
-        if self.ttl < Duration::from_millis(10) {
-            return Err(fail("ttl", format!("{:?}", self.ttl), "at least 10ms"));
-        }
+    /// A [`ConfigError`] for a ratio outside `[0, 1000]` (NaN included), a
+    /// floor over [`MAX_RETRIES_PER_SEC`](Self::MAX_RETRIES_PER_SEC), or a
+    /// `ttl` outside 10 ms to an hour.
+    pub fn build(self) -> Result<RetryBudget<C>, ConfigError> {
+        let check = Checks::unnamed("retry budget");
+        check.number("ratio", self.ratio, 0.0, 1000.0)?;
+        check.count(
+            "min_retries_per_sec",
+            self.min_retries_per_sec,
+            0,
+            Self::MAX_RETRIES_PER_SEC,
+            "retries a second",
+        )?;
+        check.duration(
+            "ttl",
+            self.ttl,
+            Duration::from_millis(10),
+            Duration::from_secs(3_600),
+        )?;
         let floor = (f64::from(self.min_retries_per_sec) * self.ttl.as_secs_f64()).floor();
         Ok(RetryBudget {
             ratio_ppm: (self.ratio * PPM as f64).round() as u64,

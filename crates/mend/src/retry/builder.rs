@@ -7,10 +7,11 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use super::budget::Budget;
-use super::{Backoff, BuildError, DefaultHint, FromError, HintFn, Jitter, Retry, RetryBudget};
+use super::{Backoff, DefaultHint, FromError, HintFn, Jitter, Retry, RetryBudget};
 use super::{ManualSleep, Sleep, ThreadSleep};
 use crate::classify::{DefaultClassify, TransientFn};
 use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::config::{Checks, ConfigError};
 use crate::observe::{Subscriber, Subscribers};
 
 /// A retry's validated settings.
@@ -34,7 +35,7 @@ pub(crate) struct Config {
 ///
 /// [`Classify::is_transient`]: crate::classify::Classify::is_transient
 #[must_use = "a builder does nothing until `build()`"]
-pub struct Builder<C = SystemClock, K = DefaultClassify, H = DefaultHint, S = ThreadSleep> {
+pub struct RetryBuilder<C = SystemClock, K = DefaultClassify, H = DefaultHint, S = ThreadSleep> {
     config: Config,
     subscribers: Subscribers,
     clock: C,
@@ -44,10 +45,10 @@ pub struct Builder<C = SystemClock, K = DefaultClassify, H = DefaultHint, S = Th
 }
 
 impl<C: fmt::Debug, K: fmt::Debug, H: fmt::Debug, S: fmt::Debug> fmt::Debug
-    for Builder<C, K, H, S>
+    for RetryBuilder<C, K, H, S>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
+        f.debug_struct("RetryBuilder")
             .field("config", &self.config)
             .field("clock", &self.clock)
             .field("classify", &self.classify)
@@ -57,9 +58,9 @@ impl<C: fmt::Debug, K: fmt::Debug, H: fmt::Debug, S: fmt::Debug> fmt::Debug
     }
 }
 
-impl Builder {
+impl RetryBuilder {
     pub(crate) fn new(name: &str) -> Self {
-        Builder {
+        RetryBuilder {
             config: Config {
                 name: name.into(),
                 backoff: Backoff::exponential(Duration::from_millis(100), 2.0),
@@ -79,7 +80,12 @@ impl Builder {
     }
 }
 
-impl<C: Clock, K, H, S: Sleep> Builder<C, K, H, S> {
+impl<C, K, H, S> RetryBuilder<C, K, H, S> {
+    /// The most attempts a retry may make.
+    pub const MAX_ATTEMPTS: u32 = 1_000;
+}
+
+impl<C: Clock, K, H, S: Sleep> RetryBuilder<C, K, H, S> {
     /// The delays between attempts, before jitter.
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.config.backoff = backoff;
@@ -93,7 +99,7 @@ impl<C: Clock, K, H, S: Sleep> Builder<C, K, H, S> {
     }
 
     /// At most `attempts` attempts in all, the first included (1: never
-    /// retry).
+    /// retry; at most [`MAX_ATTEMPTS`](Self::MAX_ATTEMPTS)).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.config.max_attempts = attempts;
         self
@@ -143,17 +149,17 @@ impl<C: Clock, K, H, S: Sleep> Builder<C, K, H, S> {
     }
 
     /// Reads time from `clock`.
-    pub fn clock<C2: Clock>(self, clock: C2) -> Builder<C2, K, H, S> {
+    pub fn clock<C2: Clock>(self, clock: C2) -> RetryBuilder<C2, K, H, S> {
         self.map(|_, k, h, s| (clock, k, h, s))
     }
 
     /// Decides which errors are transient with `classify`.
-    pub fn classify<K2>(self, classify: K2) -> Builder<C, K2, H, S> {
+    pub fn classify<K2>(self, classify: K2) -> RetryBuilder<C, K2, H, S> {
         self.map(|c, _, h, s| (c, classify, h, s))
     }
 
     /// Retries exactly the errors for which `predicate` is true.
-    pub fn retry_if<E, F>(self, predicate: F) -> Builder<C, TransientFn<F>, H, S>
+    pub fn retry_if<E, F>(self, predicate: F) -> RetryBuilder<C, TransientFn<F>, H, S>
     where
         F: Fn(&E) -> bool,
     {
@@ -161,17 +167,17 @@ impl<C: Clock, K, H, S: Sleep> Builder<C, K, H, S> {
     }
 
     /// Finds server hints with `hint`.
-    pub fn hint<H2>(self, hint: H2) -> Builder<C, K, H2, S> {
+    pub fn hint<H2>(self, hint: H2) -> RetryBuilder<C, K, H2, S> {
         self.map(|c, k, _, s| (c, k, hint, s))
     }
 
     /// Asks the error for its hint through [`RetryAfter`](super::RetryAfter).
-    pub fn hint_from_error(self) -> Builder<C, K, FromError, S> {
+    pub fn hint_from_error(self) -> RetryBuilder<C, K, FromError, S> {
         self.hint(FromError)
     }
 
     /// Finds server hints with a closure.
-    pub fn retry_after_fn<E, F>(self, f: F) -> Builder<C, K, HintFn<F>, S>
+    pub fn retry_after_fn<E, F>(self, f: F) -> RetryBuilder<C, K, HintFn<F>, S>
     where
         F: Fn(&E) -> Option<std::time::Duration>,
     {
@@ -179,21 +185,21 @@ impl<C: Clock, K, H, S: Sleep> Builder<C, K, H, S> {
     }
 
     /// Waits between sync attempts with `sleep`.
-    pub fn sleep<S2: Sleep>(self, sleep: S2) -> Builder<C, K, H, S2> {
+    pub fn sleep<S2: Sleep>(self, sleep: S2) -> RetryBuilder<C, K, H, S2> {
         self.map(|c, k, h, _| (c, k, h, sleep))
     }
 
     /// Reads time from `clock` and "sleeps" by advancing it: sync tests.
-    pub fn manual_clock(self, clock: &ManualClock) -> Builder<ManualClock, K, H, ManualSleep> {
+    pub fn manual_clock(self, clock: &ManualClock) -> RetryBuilder<ManualClock, K, H, ManualSleep> {
         self.clock(clock.clone()).sleep(ManualSleep(clock.clone()))
     }
 
     fn map<C2, K2, H2, S2>(
         self,
         f: impl FnOnce(C, K, H, S) -> (C2, K2, H2, S2),
-    ) -> Builder<C2, K2, H2, S2> {
+    ) -> RetryBuilder<C2, K2, H2, S2> {
         let (clock, classify, hint, sleep) = f(self.clock, self.classify, self.hint, self.sleep);
-        Builder {
+        RetryBuilder {
             config: self.config,
             subscribers: self.subscribers,
             clock,
@@ -207,44 +213,36 @@ impl<C: Clock, K, H, S: Sleep> Builder<C, K, H, S> {
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] naming the first setting that cannot work: zero
-    /// `max_attempts`, a backoff multiplier that is not a finite number of
-    /// at least 1, a backoff cap below its base, a jitter factor outside
-    /// `[0, 1]`, or a zero deadline.
-    pub fn build(self) -> Result<Retry<C, K, H, S>, BuildError> {
+    /// A [`ConfigError`] naming the first setting that cannot work:
+    /// `max_attempts` outside 1 to [`MAX_ATTEMPTS`](Self::MAX_ATTEMPTS), a
+    /// backoff multiplier that is not a finite number of at least 1, a
+    /// backoff cap below its base, a jitter factor outside `[0, 1]` (NaN
+    /// included), or a zero deadline.
+    pub fn build(self) -> Result<Retry<C, K, H, S>, ConfigError> {
         let c = &self.config;
-        let fail = |field, value: String, expected| BuildError {
-            retry: format!("retry `{}`", c.name),
-            field,
-            value,
-            expected,
-        };
-        if c.max_attempts == 0 {
-            return Err(fail("max_attempts", "0".into(), "at least 1 attempt"));
-        }
-        if let Some(m) = c.backoff.multiplier()
-            && !(m.is_finite() && m >= 1.0)
-        {
-            return Err(fail(
-                "backoff.multiplier",
-                m.to_string(),
-                "a finite multiplier of at least 1",
-            ));
+        let check = Checks::named("retry", &c.name);
+        check.count(
+            "max_attempts",
+            c.max_attempts,
+            1,
+            Self::MAX_ATTEMPTS,
+            "attempts",
+        )?;
+        if let Some(m) = c.backoff.multiplier() {
+            check.number("backoff.multiplier", m, 1.0, f64::MAX)?;
         }
         if c.backoff.cap() < c.backoff.base() {
-            return Err(fail(
+            return Err(check.fail(
                 "backoff.cap",
                 format!("{:?} < base {:?}", c.backoff.cap(), c.backoff.base()),
                 "a cap no less than the base delay",
             ));
         }
-        if let Jitter::Factor(f) = c.jitter
-            && !(0.0..=1.0).contains(&f)
-        {
-            return Err(fail("jitter", format!("Factor({f})"), "a factor in [0, 1]"));
+        if let Jitter::Factor(f) = c.jitter {
+            check.number("jitter", f, 0.0, 1.0)?;
         }
-        if c.deadline == Some(Duration::ZERO) {
-            return Err(fail("deadline", "0ns".into(), "a positive duration"));
+        if let Some(deadline) = c.deadline {
+            check.positive("deadline", deadline)?;
         }
         Ok(Retry {
             config: self.config,

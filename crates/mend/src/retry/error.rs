@@ -1,5 +1,4 @@
-//! What a retry returns when it gives up, and what a builder says about a
-//! setting that cannot work.
+//! What a retry returns when it gives up.
 
 use std::fmt;
 
@@ -63,19 +62,4 @@ impl<E> RetryError<E> {
     pub fn inner(&self) -> Option<&E> {
         self.error.inner()
     }
-}
-
-/// A setting given to a retry (or budget) builder that cannot work.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-#[error("{retry}: invalid `{field}` = {value}: expected {expected}")]
-pub struct BuildError {
-    /// What was being built: `retry NAME` or `retry budget`.
-    pub retry: String,
-    /// The builder method (and setting) at fault.
-    pub field: &'static str,
-    /// The value given.
-    pub value: String,
-    /// What would have been accepted.
-    pub expected: &'static str,
 }

@@ -1,38 +1,4 @@
-//! Server hints: how long the other side asked us to wait (HTTP
-//! `Retry-After`, an open breaker's remaining wait, a rate limit's next slot).
-//!
-//! A retry never fires before the hint: the sleep is the larger of the
-//! backoff's delay and the hint. A hint longer than the retry's
-//! [`max_retry_after`](super::Builder::max_retry_after), or one that would
-//! run past its deadline, makes the retry give up instead.
-//!
-//! Where the hint comes from is a [`RetryHint`]:
-//!
-//! - [`DefaultHint`] (the default): a [`Rejected`] error carries its own wait
-//!   ([`Rejected::retry_after`]), found under mend's own wrappers and along
-//!   a boxed error's source chain exactly where the default classification
-//!   looks ([`crate::classify::cause_of`]). Other errors give no
-//!   hint.
-//! - [`FromError`]: the error type implements [`RetryAfter`].
-//! - [`hint_fn`]: a closure.
-//!
-//! [`parse_retry_after`] reads the HTTP header in both its forms.
-//!
-//! # Examples
-//!
-//! ```
-//! use std::time::Duration;
-//! use mend::clock::{Clock, ManualClock};
-//! use mend::retry::parse_retry_after;
-//!
-//! let now = ManualClock::new().wall(); // 2026-01-01T00:00:00Z
-//! assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
-//! assert_eq!(
-//!     parse_retry_after("Thu, 01 Jan 2026 00:01:30 GMT", now),
-//!     Some(Duration::from_secs(90)),
-//! );
-//! assert_eq!(parse_retry_after("soon", now), None);
-//! ```
+//! Server hints: the rules live on [`RetryHint`].
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -48,7 +14,7 @@ use crate::error::{Elapsed, Error, Rejected};
 /// of the coarse clock it measures by (see
 /// [`Clock::coarse_resolution`](crate::clock::Clock::coarse_resolution)),
 /// so a retry that sleeps exactly this long is let through.
-pub fn rejection_wait(rejected: &Rejected) -> Option<Duration> {
+pub(crate) fn rejection_wait(rejected: &Rejected) -> Option<Duration> {
     rejected.retry_after()
 }
 
@@ -87,13 +53,47 @@ impl<E: RetryAfter> RetryAfter for Error<E> {
     }
 }
 
-/// Where a retry finds the wait an error asks for.
+/// Server hints: how long the other side asked us to wait (HTTP
+/// `Retry-After`, an open breaker's remaining wait, a rate limit's next slot).
+///
+/// A retry never fires before the hint: the sleep is the larger of the
+/// backoff's delay and the hint. A hint longer than the retry's
+/// [`max_retry_after`](super::RetryBuilder::max_retry_after), or one that would
+/// run past its deadline, makes the retry give up instead.
+///
+/// Where the hint comes from is a [`RetryHint`]:
+///
+/// - [`DefaultHint`] (the default): a [`Rejected`] error carries its own wait
+///   ([`Rejected::retry_after`]), found under mend's own wrappers and along
+///   a boxed error's source chain exactly where the default classification
+///   looks ([`crate::classify::cause_of`]). Other errors give no
+///   hint.
+/// - [`FromError`]: the error type implements [`RetryAfter`].
+/// - [`hint_fn`]: a closure.
+///
+/// [`parse_retry_after`] reads the HTTP header in both its forms.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use mend::clock::{Clock, ManualClock};
+/// use mend::retry::parse_retry_after;
+///
+/// let now = ManualClock::new().wall(); // 2026-01-01T00:00:00Z
+/// assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+/// assert_eq!(
+///     parse_retry_after("Thu, 01 Jan 2026 00:01:30 GMT", now),
+///     Some(Duration::from_secs(90)),
+/// );
+/// assert_eq!(parse_retry_after("soon", now), None);
+/// ```
 pub trait RetryHint<E> {
     /// The wait `error` asks for, if any.
     fn retry_after(&self, error: &E) -> Option<Duration>;
 }
 
-/// Finds [`Rejected`] waits by type (see the [module docs](self)).
+/// Finds [`Rejected`] waits by type (see [`RetryHint`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultHint;
 

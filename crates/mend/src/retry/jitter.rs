@@ -1,30 +1,30 @@
-//! Randomness added to each delay so that clients that failed together do
-//! not retry together (AWS, "Exponential Backoff and Jitter").
-//!
-//! With `temp` the delay the [`Backoff`](super::Backoff) gives for attempt
-//! `attempt` (for an exponential backoff of multiplier 2, exactly AWS's
-//! `min(cap, base * 2^attempt)`), and `random_between(a, b)` uniform over
-//! `[a, b]` in whole nanoseconds:
-//!
-//! | jitter | sleep |
-//! |---|---|
-//! | [`Jitter::None`] | `sleep = temp` |
-//! | [`Jitter::Full`] | `sleep = random_between(0, min(cap, base * 2^attempt))`, i.e. `random_between(0, temp)` |
-//! | [`Jitter::Equal`] | `temp = min(cap, base * 2^attempt); sleep = temp / 2 + random_between(0, temp / 2)` |
-//! | [`Jitter::Decorrelated`] | `sleep = min(cap, random_between(base, sleep_prev * 3))`, with `sleep_prev = base` before the first retry |
-//! | [`Jitter::Factor(f)`](Jitter::Factor) | `sleep = temp - random_between(0, temp * f)`, `f` in `[0, 1]` (1 is full jitter, 0 none) |
-//!
-//! Decorrelated jitter uses only the backoff's base and cap, not its shape.
-//!
-//! The random numbers come from [`SplitMix64`], a tiny seedable generator:
-//! jitter needs spread, not secrecy, and a seed makes tests exact. A retry
-//! built with [`seed`](super::Builder::seed) gives the same delays every run.
+//! Jitter: the formulas live on [`Jitter`].
 
 use std::time::Duration;
 
 use crate::clock::duration_nanos;
 
-/// How to spread delays (see the [module docs](self) for the formulas).
+/// Randomness added to each delay so that clients that failed together do
+/// not retry together (AWS, "Exponential Backoff and Jitter").
+///
+/// With `temp` the delay the [`Backoff`](super::Backoff) gives for attempt
+/// `attempt` (for an exponential backoff of multiplier 2, exactly AWS's
+/// `min(cap, base * 2^attempt)`), and `random_between(a, b)` uniform over
+/// `[a, b]` in whole nanoseconds:
+///
+/// | jitter | sleep |
+/// |---|---|
+/// | [`Jitter::None`] | `sleep = temp` |
+/// | [`Jitter::Full`] | `sleep = random_between(0, min(cap, base * 2^attempt))`, i.e. `random_between(0, temp)` |
+/// | [`Jitter::Equal`] | `temp = min(cap, base * 2^attempt); sleep = temp / 2 + random_between(0, temp / 2)` |
+/// | [`Jitter::Decorrelated`] | `sleep = min(cap, random_between(base, sleep_prev * 3))`, with `sleep_prev = base` before the first retry |
+/// | [`Jitter::Factor(f)`](Jitter::Factor) | `sleep = temp - random_between(0, temp * f)`, `f` in `[0, 1]` (1 is full jitter, 0 none) |
+///
+/// Decorrelated jitter uses only the backoff's base and cap, not its shape.
+///
+/// The random numbers come from [`SplitMix64`], a tiny seedable generator:
+/// jitter needs spread, not secrecy, and a seed makes tests exact. A retry
+/// built with [`seed`](super::RetryBuilder::seed) gives the same delays every run.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Jitter {
     /// Sleep exactly what the backoff says.

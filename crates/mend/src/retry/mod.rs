@@ -21,7 +21,7 @@
 //!   retries cannot multiply an outage;
 //! - a server hint (`Retry-After`, an open breaker's wait) longer than
 //!   `max_retry_after`. Shorter hints are honoured: the retry never fires
-//!   before them ([`hint`]).
+//!   before them ([`RetryHint`]).
 //!
 //! # Around mend's own policies
 //!
@@ -53,7 +53,7 @@
 //! adds one short lock to deposit. Jitter state is set up only when a retry
 //! is first scheduled.
 //!
-//! Main types: [`Retry`] and its [`Builder`], [`Backoff`], [`Jitter`],
+//! Main types: [`Retry`] and its [`RetryBuilder`], [`Backoff`], [`Jitter`],
 //! [`RetryBudget`], [`RetryAfter`], [`RetryError`].
 //!
 //! [`Classify::is_transient`]: crate::classify::Classify::is_transient
@@ -84,14 +84,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod backoff;
-pub mod budget;
+mod backoff;
+mod budget;
 mod builder;
 mod counters;
 mod error;
 mod event;
-pub mod hint;
-pub mod jitter;
+pub(crate) mod hint;
+mod jitter;
 mod run;
 #[cfg(feature = "tokio")]
 mod run_async;
@@ -102,10 +102,10 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 pub use backoff::Backoff;
-pub use budget::{BudgetBuilder, BudgetSnapshot, RetryBudget};
-pub use builder::Builder;
+pub use budget::{BudgetSnapshot, RetryBudget, RetryBudgetBuilder};
+pub use builder::RetryBuilder;
 pub use counters::{GiveUps, RetryCounters};
-pub use error::{BuildError, GiveUp, RetryError};
+pub use error::{GiveUp, RetryError};
 pub use event::{RetryEvent, RetryEventKind};
 pub use hint::{DefaultHint, FromError, HintFn, RetryAfter, RetryHint, hint_fn, parse_retry_after};
 pub use jitter::{Jitter, SplitMix64};
@@ -136,8 +136,8 @@ pub struct Retry<C = SystemClock, K = DefaultClassify, H = DefaultHint, S = Thre
 
 impl Retry {
     /// Starts building a retry called `name` (used in events).
-    pub fn builder(name: &str) -> Builder {
-        Builder::new(name)
+    pub fn builder(name: &str) -> RetryBuilder {
+        RetryBuilder::new(name)
     }
 }
 

@@ -61,7 +61,7 @@ fn breakers(clock: &ManualClock) -> Vec<(&'static str, CircuitBreaker<ManualCloc
 
 /// Heap bytes held per key by a registry of 100,000 keys built like
 /// `template`.
-fn registry_bytes_per_key(template: mend::breaker::Builder<ManualClock>) -> u64 {
+fn registry_bytes_per_key(template: mend::breaker::CircuitBreakerBuilder<ManualClock>) -> u64 {
     const KEYS: u64 = 100_000;
     let before = dhat::HeapStats::get().curr_bytes;
     let registry = BreakerRegistry::builder(template)

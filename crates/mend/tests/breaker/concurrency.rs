@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mend::breaker::{BreakerEvent, BuildError, CircuitBreaker, Metrics, Permit, State};
+use mend::ConfigError;
+use mend::breaker::{BreakerEvent, CircuitBreaker, Metrics, Permit, State};
 use mend::classify::DefaultClassify;
 use mend::clock::{Clock, ManualClock, SystemClock};
 use mend::observe::Event;
@@ -24,7 +25,7 @@ const _: () = {
     send_sync::<CircuitBreaker<ManualClock>>();
     send_sync::<Permit<'static, SystemClock, DefaultClassify>>();
     send_sync::<Permit<'static, ManualClock, DefaultClassify>>();
-    send_sync::<BuildError>();
+    send_sync::<ConfigError>();
     send_sync::<Metrics>();
     send_sync::<std::sync::Arc<Event>>();
     send_sync::<BreakerEvent>();

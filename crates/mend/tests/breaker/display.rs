@@ -32,7 +32,7 @@ fn debug_output_names_the_breaker() {
         .clock(clock.clone());
     let shown = format!("{builder:?}");
     assert!(
-        shown.starts_with("Builder") && shown.contains("\"dbg\""),
+        shown.starts_with("CircuitBreakerBuilder") && shown.contains("\"dbg\""),
         "{shown}"
     );
     assert!(shown.contains("Count(7)"), "{shown}");

@@ -26,13 +26,11 @@ fn forced_open_rejects_everything_until_reset() {
     let b = consecutive(1, 1, SEC, &clock, &events);
     b.force_open();
     assert_eq!(b.state(), State::ForcedOpen);
-    assert_eq!(retry_after(b.try_acquire()), Duration::MAX);
+    assert_eq!(b.try_acquire().unwrap_err(), Rejected::ForcedOpen);
     clock.advance(Duration::from_secs(3600));
     assert!(matches!(
         b.call(|| Ok::<(), &str>(())),
-        Err(Error::Rejected(Rejected::Open {
-            retry_after: Duration::MAX
-        }))
+        Err(Error::Rejected(Rejected::ForcedOpen))
     ));
     assert_eq!(b.state(), State::ForcedOpen, "time never ends it");
     b.reset();

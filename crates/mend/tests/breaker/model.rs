@@ -273,6 +273,7 @@ impl Model {
             }
             State::HalfOpen => Err(Duration::ZERO),
             State::Open => Err(Duration::from_nanos(self.open_until - self.now)),
+            // Forced open has no wait; the model says so with MAX.
             State::ForcedOpen => Err(Duration::MAX),
         };
         match result {

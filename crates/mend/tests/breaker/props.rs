@@ -228,6 +228,8 @@ fn admission<T>(result: &Result<T, Rejected>) -> Result<(), Duration> {
     match result {
         Ok(_) => Ok(()),
         Err(Rejected::Open { retry_after }) => Err(*retry_after),
+        // The model's own way to say "forced open".
+        Err(Rejected::ForcedOpen) => Err(Duration::MAX),
         Err(other) => panic!("a breaker rejected with {other:?}"),
     }
 }

@@ -247,3 +247,21 @@ fn a_sweep_calls_no_subscriber_while_it_holds_a_shard() {
     assert_eq!(swept, 0, "a half-open breaker is not evicted");
     assert_eq!(reg.get(&key(0)).unwrap().state(), State::HalfOpen);
 }
+
+#[test]
+fn max_keys_is_checked_at_zero_one_its_maximum_and_one_past() {
+    use mend::breaker::BreakerRegistryBuilder;
+    let max = BreakerRegistryBuilder::<mend::clock::SystemClock, mend::classify::DefaultClassify>::MAX_KEYS;
+    let build = |n: usize| {
+        BreakerRegistry::builder(CircuitBreaker::builder("x").without_logging())
+            .max_keys(n)
+            .build::<String>()
+    };
+    for bad in [0, max + 1] {
+        let err = build(bad).unwrap_err();
+        assert_eq!((err.field, err.value), ("max_keys", bad.to_string()));
+    }
+    for good in [1, max] {
+        assert!(build(good).is_ok(), "{good}");
+    }
+}

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mend::breaker::{BreakerEvent, Builder, CircuitBreaker, State};
+use mend::breaker::{BreakerEvent, CircuitBreaker, CircuitBreakerBuilder, State};
 use mend::classify::{Outcome, OutcomeFn, outcome_fn};
 use mend::clock::{Clock, ManualClock};
 use mend::observe::Event;
@@ -88,7 +88,10 @@ pub(crate) fn fail(b: &Breaker) {
 }
 
 /// Applies `spec` to a builder.
-pub(crate) fn configure<C: Clock, K>(spec: &Spec, builder: Builder<C, K>) -> Builder<C, K> {
+pub(crate) fn configure<C: Clock, K>(
+    spec: &Spec,
+    builder: CircuitBreakerBuilder<C, K>,
+) -> CircuitBreakerBuilder<C, K> {
     let half = |t: u32| f64::from(t) / 2.0;
     let mut b = match spec.policy {
         Policy::Count(n) => builder.count_window(n),

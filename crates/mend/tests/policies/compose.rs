@@ -53,11 +53,10 @@ fn retry_around_breaker_bulkhead_and_limit_recovers() {
         .build()
         .unwrap();
     let bulkhead = Bulkhead::builder("dep").max_concurrent(4).build().unwrap();
-    let limiter = RateLimiter::with_clock(
-        "dep",
-        Quota::per_second(NonZeroU32::new(100).unwrap()),
-        clock.clone(),
-    );
+    let limiter = RateLimiter::builder("dep", Quota::per_second(NonZeroU32::new(100).unwrap()))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     let retry = Retry::builder("dep")
         .max_attempts(6)
         .backoff(Backoff::constant(MS * 10))
@@ -124,7 +123,7 @@ async fn async_stack_times_out_a_hung_attempt_and_retries() {
             .unwrap(),
     );
     let bulkhead = Arc::new(Bulkhead::builder("dep").max_concurrent(2).build().unwrap());
-    let timeout = Timeout::new(MS * 200).unwrap();
+    let timeout = Timeout::builder("timeout", MS * 200).build().unwrap();
     let retry = Arc::new(
         Retry::builder("dep")
             .max_attempts(3)
@@ -177,7 +176,7 @@ async fn async_give_up_keeps_the_last_error_flat() {
         .clock(TokioClock::new())
         .build()
         .unwrap();
-    let timeout = Timeout::new(MS * 100).unwrap();
+    let timeout = Timeout::builder("timeout", MS * 100).build().unwrap();
     let err = retry
         .call_through_async(&stack(&timeout), || async { Err::<(), _>(reset()) })
         .await

@@ -116,13 +116,19 @@ async fn a_bulkhead_counts_admissions_refusals_and_waits() {
 fn rate_limiters_count_admissions_and_refusals() {
     let clock = ManualClock::new();
     let quota = Quota::per_second(NonZeroU32::new(2).unwrap());
-    let limiter = RateLimiter::with_clock("counted", quota, clock.clone());
+    let limiter = RateLimiter::builder("counted", quota)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     for _ in 0..5 {
         let _ = limiter.check();
     }
     let now = limiter.counters();
     assert_eq!((now.admitted, now.rejected), (2, 3));
-    let keyed = KeyedRateLimiter::with_clock("per-key", quota, clock);
+    let keyed = KeyedRateLimiter::builder("per-key", quota)
+        .clock(clock)
+        .build()
+        .unwrap();
     for key in ["a", "a", "a", "b"] {
         let _ = keyed.check(&key);
     }
@@ -132,7 +138,7 @@ fn rate_limiters_count_admissions_and_refusals() {
 
 #[tokio::test(start_paused = true)]
 async fn a_timeout_counts_the_calls_it_cut_off() {
-    let timeout = Timeout::new(MS * 10).unwrap();
+    let timeout = Timeout::builder("timeout", MS * 10).build().unwrap();
     let _ = timeout
         .call_async(|| async { Ok::<_, io::Error>(()) })
         .await;

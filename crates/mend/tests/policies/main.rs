@@ -5,8 +5,10 @@
 mod budget;
 mod bulkhead;
 mod compose;
+mod config;
 mod counters;
 mod hints;
+mod limit_events;
 mod nesting;
 mod owned;
 mod rate;

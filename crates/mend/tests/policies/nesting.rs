@@ -149,7 +149,7 @@ fn a_refusal_under_wrappers_is_retried_after_its_wait() {
 #[tokio::test(start_paused = true)]
 async fn a_timeout_is_retried_by_default_and_not_when_non_idempotent() {
     let clock = TokioClock::new();
-    let timeout = Timeout::new(MS * 100).unwrap();
+    let timeout = Timeout::builder("timeout", MS * 100).build().unwrap();
     let hang = || async {
         std::future::pending::<()>().await;
         Ok::<(), io::Error>(())

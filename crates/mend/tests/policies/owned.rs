@@ -81,11 +81,19 @@ fn gates() -> (
                 .build()
                 .unwrap(),
         ),
-        Arc::new(RateLimiter::new(
-            "owned",
-            Quota::per_second(std::num::NonZeroU32::new(1000).unwrap()),
-        )),
-        Arc::new(Timeout::new(Duration::from_secs(5)).unwrap()),
+        Arc::new(
+            RateLimiter::builder(
+                "owned",
+                Quota::per_second(std::num::NonZeroU32::new(1000).unwrap()),
+            )
+            .build()
+            .unwrap(),
+        ),
+        Arc::new(
+            Timeout::builder("timeout", Duration::from_secs(5))
+                .build()
+                .unwrap(),
+        ),
     )
 }
 
@@ -191,11 +199,13 @@ async fn an_owned_bulkhead_slot_is_held_across_tasks() {
 
 #[tokio::test(start_paused = true)]
 async fn the_keyed_limiter_calls_async() {
-    let limiter = KeyedRateLimiter::with_clock(
+    let limiter = KeyedRateLimiter::builder(
         "per-user",
         Quota::per_minute(std::num::NonZeroU32::new(1).unwrap()),
-        TokioClock::new(),
-    );
+    )
+    .clock(TokioClock::new())
+    .build()
+    .unwrap();
     let ok = limiter
         .call_async(&"ann", || async { Ok::<_, io::Error>(1) })
         .await;

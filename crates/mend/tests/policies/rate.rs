@@ -17,7 +17,10 @@ fn per_second(n: u32) -> Quota {
 #[test]
 fn limited_says_when_the_next_call_may_go() {
     let clock = ManualClock::new();
-    let limiter = RateLimiter::with_clock("r", per_second(10), clock.clone());
+    let limiter = RateLimiter::builder("r", per_second(10))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     for _ in 0..10 {
         assert!(limiter.check().is_ok());
     }
@@ -46,7 +49,10 @@ fn limited_says_when_the_next_call_may_go() {
 
 #[tokio::test(start_paused = true)]
 async fn runs_on_tokio_paused_time() {
-    let limiter = RateLimiter::with_clock("r", per_second(1), TokioClock::new());
+    let limiter = RateLimiter::builder("r", per_second(1))
+        .clock(TokioClock::new())
+        .build()
+        .unwrap();
     assert!(
         limiter
             .call_async(|| async { Ok::<_, io::Error>(()) })
@@ -61,7 +67,11 @@ async fn runs_on_tokio_paused_time() {
 #[test]
 fn keys_have_their_own_quota_and_forgotten_keys_are_swept() {
     let clock = ManualClock::new();
-    let limiter = KeyedRateLimiter::with_clock("k", per_second(1), clock.clone()).sweep_every(100);
+    let limiter = KeyedRateLimiter::builder("k", per_second(1))
+        .clock(clock.clone())
+        .sweep_every(100)
+        .build()
+        .unwrap();
     for host in 0..99u32 {
         assert!(limiter.check(&host).is_ok());
     }

@@ -209,7 +209,7 @@ fn events_say_scheduled_and_gave_up() {
 
 #[test]
 fn bad_settings_name_the_field() {
-    let field = |b: Result<Retry, mend::retry::BuildError>| b.unwrap_err().field;
+    let field = |b: Result<Retry, mend::ConfigError>| b.unwrap_err().field;
     assert_eq!(
         field(Retry::builder("t").max_attempts(0).build()),
         "max_attempts"
@@ -235,6 +235,6 @@ fn bad_settings_name_the_field() {
     let err = Retry::builder("x").max_attempts(0).build().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "retry `x`: invalid `max_attempts` = 0: expected at least 1 attempt"
+        "retry `x`: invalid `max_attempts` = 0: expected between 1 and 1000 attempts"
     );
 }

@@ -18,7 +18,9 @@ impl Drop for SetOnDrop {
 
 #[tokio::test(start_paused = true)]
 async fn on_expiry_the_operation_is_dropped() {
-    let timeout = Timeout::new(Duration::from_secs(2)).unwrap();
+    let timeout = Timeout::builder("timeout", Duration::from_secs(2))
+        .build()
+        .unwrap();
     let dropped = Arc::new(AtomicBool::new(false));
     let guard = SetOnDrop(dropped.clone());
     let start = Instant::now();
@@ -37,7 +39,9 @@ async fn on_expiry_the_operation_is_dropped() {
 
 #[tokio::test(start_paused = true)]
 async fn a_quick_call_passes_through() {
-    let timeout = Timeout::new(Duration::from_secs(2)).unwrap();
+    let timeout = Timeout::builder("timeout", Duration::from_secs(2))
+        .build()
+        .unwrap();
     let got = timeout
         .call_async(|| async { Err::<(), _>(io::Error::other("x")) })
         .await;
@@ -45,5 +49,11 @@ async fn a_quick_call_passes_through() {
         got.unwrap_err().into_inner().map(|e| e.to_string()),
         Some("x".into())
     );
-    assert_eq!(Timeout::new(Duration::ZERO).unwrap_err().field, "limit");
+    assert_eq!(
+        Timeout::builder("timeout", Duration::ZERO)
+            .build()
+            .unwrap_err()
+            .field,
+        "limit"
+    );
 }

@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
+use super::super::episode::Reporter;
+use super::super::event::LimitKind;
 use super::Bulkhead;
 use crate::clock::{Clock, SystemClock};
-use crate::limit::BuildError;
+use crate::config::{Checks, ConfigError};
+use crate::observe::{Subscriber, Subscribers};
 use crate::tally::Tally;
 
 /// Builds a [`Bulkhead`]; made by [`Bulkhead::builder`].
@@ -20,6 +23,7 @@ pub struct BulkheadBuilder<C = SystemClock> {
     max_queue: usize,
     max_wait: Duration,
     clock: C,
+    subscribers: Subscribers,
 }
 
 impl BulkheadBuilder {
@@ -30,18 +34,25 @@ impl BulkheadBuilder {
             max_queue: 0,
             max_wait: Duration::ZERO,
             clock: SystemClock,
+            subscribers: Subscribers::new(),
         }
     }
 }
 
+impl<C> BulkheadBuilder<C> {
+    /// The most calls at once, and the most waiters in the queue.
+    pub const MAX_CALLS: usize = 1_000_000;
+}
+
 impl<C: Clock> BulkheadBuilder<C> {
-    /// At most `calls` at once (required).
+    /// At most `calls` at once (required; 1 to [`MAX_CALLS`](Self::MAX_CALLS)).
     pub fn max_concurrent(mut self, calls: usize) -> Self {
         self.max_concurrent = calls;
         self
     }
 
-    /// Up to `waiters` callers wait for a slot, each for at most `max_wait`.
+    /// Up to `waiters` callers (0 to [`MAX_CALLS`](Self::MAX_CALLS)) wait
+    /// for a slot, each for at most `max_wait`.
     pub fn queue(mut self, waiters: usize, max_wait: Duration) -> Self {
         self.max_queue = waiters;
         self.max_wait = max_wait;
@@ -56,30 +67,43 @@ impl<C: Clock> BulkheadBuilder<C> {
             max_queue: self.max_queue,
             max_wait: self.max_wait,
             clock,
+            subscribers: self.subscribers,
         }
+    }
+
+    /// Adds a subscriber to this bulkhead's events.
+    pub fn on_event(mut self, subscriber: impl Subscriber) -> Self {
+        self.subscribers.push(subscriber);
+        self
+    }
+
+    /// Turns off the built-in `tracing` log of this bulkhead's events.
+    pub fn without_logging(mut self) -> Self {
+        self.subscribers.set_logging(false);
+        self
     }
 
     /// Checks the settings and builds the bulkhead.
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] for zero `max_concurrent`, or a queue with a zero
-    /// wait.
-    pub fn build(self) -> Result<Bulkhead<C>, BuildError> {
-        let fail = |field, value: String, expected| BuildError {
-            limit: format!("bulkhead `{}`", self.name),
-            field,
-            value,
-            expected,
-        };
-        if self.max_concurrent == 0 {
-            return Err(fail("max_concurrent", "0".into(), "at least 1 call"));
-        }
-        if self.max_queue > 0 && self.max_wait.is_zero() {
-            return Err(fail("queue", "a zero wait".into(), "a positive max_wait"));
+    /// A [`ConfigError`] for `max_concurrent` or the queue's size out of
+    /// range, or a queue with a zero wait.
+    pub fn build(self) -> Result<Bulkhead<C>, ConfigError> {
+        let check = Checks::named("bulkhead", &self.name);
+        check.count(
+            "max_concurrent",
+            self.max_concurrent,
+            1,
+            Self::MAX_CALLS,
+            "calls",
+        )?;
+        check.count("queue", self.max_queue, 0, Self::MAX_CALLS, "waiters")?;
+        if self.max_queue > 0 {
+            check.positive("queue", self.max_wait)?;
         }
         Ok(Bulkhead {
-            name: self.name,
+            reporter: Reporter::new(self.name, LimitKind::Bulkhead, self.subscribers),
             max_concurrent: self.max_concurrent,
             max_queue: self.max_queue,
             max_wait: self.max_wait,

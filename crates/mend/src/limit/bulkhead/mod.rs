@@ -22,6 +22,7 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 
 use super::counters::{ADMITTED, BulkheadCounters, REJECTED};
+use super::episode::Reporter;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Rejected};
 use crate::tally::Tally;
@@ -52,7 +53,7 @@ pub use builder::BulkheadBuilder;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Bulkhead<C = SystemClock> {
-    name: Arc<str>,
+    reporter: Reporter,
     max_concurrent: usize,
     max_queue: usize,
     max_wait: Duration,
@@ -165,6 +166,8 @@ impl<C: Clock> Bulkhead<C> {
             {
                 Ok(_) => {
                     self.tally.add(ADMITTED);
+                    self.reporter
+                        .admitted(&self.clock, || self.tally.get(REJECTED));
                     return Ok(());
                 }
                 Err(now) => n = now,
@@ -177,6 +180,8 @@ impl<C: Clock> Bulkhead<C> {
     #[cold]
     fn refused(&self, full: Rejected) -> Rejected {
         self.tally.add(REJECTED);
+        self.reporter
+            .refused(&self.clock, || self.tally.get(REJECTED));
         full
     }
 
@@ -264,7 +269,7 @@ impl<C: Clock> Bulkhead<C> {
 
     /// The bulkhead's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.reporter.name
     }
 }
 
@@ -362,7 +367,7 @@ impl<C: Clock> Bulkhead<C> {
 impl<C> fmt::Debug for Bulkhead<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Bulkhead")
-            .field("name", &self.name)
+            .field("name", &self.reporter.name)
             .field("max_concurrent", &self.max_concurrent)
             .field("in_flight", &self.in_flight.load(SeqCst))
             .field("queued", &self.queued.load(SeqCst))
@@ -373,7 +378,7 @@ impl<C> fmt::Debug for Bulkhead<C> {
 impl<C> fmt::Debug for BulkheadPermit<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BulkheadPermit")
-            .field("bulkhead", &self.bulkhead.name)
+            .field("bulkhead", &self.bulkhead.reporter.name)
             .finish()
     }
 }
@@ -381,7 +386,7 @@ impl<C> fmt::Debug for BulkheadPermit<'_, C> {
 impl<C> fmt::Debug for OwnedBulkheadPermit<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedBulkheadPermit")
-            .field("bulkhead", &self.bulkhead.name)
+            .field("bulkhead", &self.bulkhead.reporter.name)
             .finish()
     }
 }
