@@ -8,24 +8,37 @@
 //! | [`breaker`] | stop calling a dependency that keeps failing, try it again after a wait |
 //! | [`retry`] | call again after transient failures: backoff, jitter, deadline, `Retry-After`, budgets |
 //! | [`limit`] | timeout, bulkhead (concurrency), rate limit (governor), per key |
-//! | [`compose`] | stack policies in an explicit order, sync and async, one flat error |
+//! | [`compose`] | stack policies in an explicit order, sync and async, owned or borrowed, one flat error |
 //! | [`checkpoint`] | crash-safe state: snapshots and a journal that never lose an acknowledged write |
 //! | [`clock`] | the three readings of time every policy uses, and clocks tests can drive |
 //! | [`classify`] | which results are successes, failures or ignored; which errors are transient |
-//! | [`observe`] | state-change events, subscribers, the `tracing` bridge |
+//! | [`observe`] | state-change events (each area owns its own), subscribers, the `tracing` bridge |
 //! | [`error`] | [`Rejected`] (refused to run), [`Elapsed`] (ran out of time), [`Error<E>`] |
 //!
-//! Every policy has the same shape: a plain struct built by a builder that
-//! validates, with a sync `call(|| ...)` and an async `call_async(|| async
-//! { ... })`, generic over its [`Clock`](clock::Clock) with the system clock as
-//! the default.
+//! Every policy has the same shape: a plain struct built by a builder named
+//! after it (`CircuitBreaker::builder` makes a
+//! [`CircuitBreakerBuilder`](breaker::CircuitBreakerBuilder)) whose
+//! `build()` checks every setting and returns one [`ConfigError`]; a sync
+//! `call(|| ...)` and an async `call_async(|| async { ... })`; a
+//! [`Clock`](clock::Clock) with the system clock as the default; subscribers
+//! for its events; `counters()` a metrics scrape reads without changing
+//! anything; and owned forms for `Arc`s ([`compose`]).
 //!
 //! # Features
 //!
-//! | feature | default | adds |
-//! |---|---|---|
-//! | `tracing` | yes | [`observe::LogEvents`] writes every event to `tracing` |
-//! | `tokio` | yes | [`clock::TokioClock`], so paused-time tokio tests drive policies |
+//! | feature | default | adds | pulls in |
+//! |---|---|---|---|
+//! | `tracing` | yes | [`observe::LogEvents`] writes every event to `tracing` | tracing |
+//! | `tokio` | yes | [`clock::TokioClock`]; the async waits (`Timeout`, the async bulkhead queue, async retry sleeps and deadlines) | tokio |
+//! | `rate-limit` | yes | [`limit::RateLimiter`], [`limit::KeyedRateLimiter`] | governor |
+//! | `http-date` | yes | the HTTP-date form of `Retry-After` in [`retry::parse_retry_after`] | httpdate |
+//! | `serde` | yes | `Serialize` / `Deserialize` for [`clock::Tick`] and [`clock::Timestamp`] | serde |
+//! | `checkpoint` | yes | [`checkpoint`] | serde, serde_json, crc32c, rustix's `fs` |
+//!
+//! With `default-features = false` a breaker (with its registry, retry,
+//! bulkhead and composition) needs only dashmap, foldhash, parking_lot,
+//! rustix and thiserror. Later areas add their own features as they land:
+//! `metrics`, `tower`, `health`, `supervise`, `sqlite`, `process`.
 //!
 //! # Examples
 //!
@@ -59,6 +72,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod breaker;
+#[cfg(feature = "checkpoint")]
 pub mod checkpoint;
 pub mod classify;
 pub mod clock;

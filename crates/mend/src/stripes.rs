@@ -78,11 +78,6 @@ impl Stripes {
         }
     }
 
-    /// Bytes of counters this breaker holds.
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.lines.len() * std::mem::size_of::<Line>()
-    }
-
     fn counter(&self, stripe: usize, index: usize) -> &AtomicU64 {
         let line = stripe * self.stride + index / PER_LINE;
         &self.lines[line].0[index % PER_LINE]

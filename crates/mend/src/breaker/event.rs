@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use super::State;
 use crate::clock::Timestamp;
-use crate::observe::{AreaEvent, Level, log_at};
+#[cfg(feature = "tracing")]
+use crate::observe::log_at;
+use crate::observe::{AreaEvent, Level};
 
 /// A circuit breaker moved from one state to another.
 ///
@@ -59,6 +61,7 @@ impl AreaEvent for BreakerEvent {
         }
     }
 
+    #[cfg(feature = "tracing")]
     fn log(&self) {
         log_at!(
             self.level(),

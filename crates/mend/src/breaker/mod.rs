@@ -361,14 +361,6 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         self.force(State::MetricsOnly);
     }
 
-    /// Bytes this breaker occupies: the struct and the per-thread counters it
-    /// owns (the window under the lock is not counted).
-    pub fn footprint(&self) -> usize {
-        std::mem::size_of::<Self>()
-            + self.counters.successes.heap_bytes()
-            + self.counters.rejections.heap_bytes()
-    }
-
     fn force(&self, to: State) {
         self.locked(|machine, config, counters, now| {
             ((), Some(machine.enter(config, counters, to, now)))

@@ -41,8 +41,6 @@ use std::ops::{Add, Sub};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-
 /// A reading of a monotonic clock: nanoseconds since an arbitrary origin that
 /// is fixed for the life of the process (the machine's boot, for
 /// [`SystemClock`]).
@@ -50,10 +48,9 @@ use serde::{Deserialize, Serialize};
 /// Ticks from the same clock compare and subtract; ticks from different
 /// processes or boots do not mean anything together. Serializable so later
 /// layers can persist a reading alongside the boot it belongs to.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Tick(u64);
 
 impl Tick {
@@ -110,10 +107,9 @@ pub(crate) fn duration_nanos(duration: Duration) -> u64 {
 ///
 /// For timestamps in events and health reports only; intervals are measured
 /// with [`Tick`]s, which never jump.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Timestamp(u64);
 
 impl Timestamp {

@@ -11,7 +11,7 @@
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::Duration;
 
@@ -19,20 +19,23 @@ use super::{Clock, SystemClock, Tick, Timestamp};
 
 /// [`SystemClock`], except that [`coarse`](Clock::coarse) is a load from
 /// memory: a background thread (`mend-clock`) stores a fresh coarse reading
-/// every `interval` (1 ms unless told otherwise).
+/// every `interval` (1 ms unless told otherwise). However many clocks are
+/// made, a process has one such thread: every `RecentClock` alive shares
+/// it, and it refreshes at the shortest interval any of them asked for.
 ///
 /// For time-window breakers on hot paths: it takes a success from about
 /// 9 ns to about 5 ns on our machines (`cargo bench --bench breaker`).
 /// Whatever reads the precise clock (slow-call timing, retry deadlines, rate
-/// limiters) costs the same as on [`SystemClock`]. The price is one thread per clock (clones share it)
-/// that wakes every interval, and coarse readings that lag by up to the
+/// limiters) costs the same as on [`SystemClock`]. The price is one thread
+/// per process that wakes every interval, and coarse readings that lag by up to the
 /// kernel tick plus the interval ([`coarse_resolution`](Clock::coarse_resolution)
 /// says so). If the thread is starved of CPU, readings lag further: time
 /// then moves late, never backwards, and every policy on the clock sees the
 /// same time. [`precise`](Clock::precise) and [`wall`](Clock::wall) read the
 /// system as [`SystemClock`] does, on the same time line.
 ///
-/// The thread ends as soon as the last clone is dropped: the drop wakes it.
+/// The thread ends as soon as the last clock is dropped: the drop wakes it.
+/// The next clock made starts a new one.
 ///
 /// # Examples
 ///
@@ -63,7 +66,8 @@ pub struct RecentClock {
 struct Shared {
     /// The latest coarse reading, in nanoseconds.
     coarse: AtomicU64,
-    interval: Duration,
+    /// The refresh interval in nanoseconds: the shortest any clock asked for.
+    interval: AtomicU64,
     /// The thread that keeps `coarse` fresh, woken when the clock is dropped.
     ticker: OnceLock<Thread>,
 }
@@ -94,40 +98,82 @@ impl RecentClock {
     }
 
     /// A clock refreshed every `interval` (at least
-    /// [`MIN_INTERVAL`](Self::MIN_INTERVAL)).
+    /// [`MIN_INTERVAL`](Self::MIN_INTERVAL)), or more often if another
+    /// clock alive in the process asked for less.
     ///
     /// # Errors
     ///
     /// The operating system's error if the thread cannot be started.
     pub fn with_interval(interval: Duration) -> io::Result<Self> {
-        Self::start(interval).map(|(clock, _ticker)| clock)
+        PROCESS.clock(interval).map(|(clock, _ticker)| clock)
     }
 
-    fn start(interval: Duration) -> io::Result<(Self, JoinHandle<()>)> {
-        let interval = interval.max(Self::MIN_INTERVAL);
+    /// The interval the process's ticker refreshes at now.
+    pub fn interval(&self) -> Duration {
+        Duration::from_nanos(self.shared.interval.load(Ordering::Relaxed))
+    }
+}
+
+/// The clock state of a process (or, in tests, of one test): the one
+/// `Shared` every live clock holds, known weakly so it ends with them.
+struct Tickers {
+    current: Mutex<Weak<Shared>>,
+}
+
+/// The process's tickers: one thread for every `RecentClock`.
+static PROCESS: Tickers = Tickers {
+    current: Mutex::new(Weak::new()),
+};
+
+impl Tickers {
+    /// A clock on the live ticker (lowered to `interval` if that is
+    /// shorter), or on a new one, whose thread handle is returned.
+    fn clock(&self, interval: Duration) -> io::Result<(RecentClock, Option<JoinHandle<()>>)> {
+        let interval = interval.max(RecentClock::MIN_INTERVAL);
+        let nanos = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(shared) = current.upgrade() {
+            let was = shared.interval.fetch_min(nanos, Ordering::Relaxed);
+            if nanos < was
+                && let Some(ticker) = shared.ticker.get()
+            {
+                // It may be parked for the longer interval: start the new one now.
+                ticker.unpark();
+            }
+            return Ok((RecentClock { shared }, None));
+        }
         let shared = Arc::new(Shared {
             coarse: AtomicU64::new(SystemClock.coarse().as_nanos()),
-            interval,
+            interval: AtomicU64::new(nanos),
             ticker: OnceLock::new(),
         });
         let weak = Arc::downgrade(&shared);
         let handle = thread::Builder::new()
             .name("mend-clock".into())
-            .spawn(move || keep_fresh(&weak, interval))?;
+            .spawn(move || keep_fresh(&weak))?;
         let _ = shared.ticker.set(handle.thread().clone());
-        Ok((RecentClock { shared }, handle))
+        *current = Arc::downgrade(&shared);
+        Ok((RecentClock { shared }, Some(handle)))
     }
 }
 
 /// The ticker's loop: holds the clock only weakly, so dropping the last
 /// clone ends it.
-fn keep_fresh(shared: &Weak<Shared>, interval: Duration) {
+fn keep_fresh(shared: &Weak<Shared>) {
+    let mut interval = match shared.upgrade() {
+        Some(shared) => Duration::from_nanos(shared.interval.load(Ordering::Relaxed)),
+        None => return,
+    };
     loop {
         // Woken early by the clock's drop (or spuriously: harmless).
         thread::park_timeout(interval);
         let Some(shared) = shared.upgrade() else {
             return;
         };
+        interval = Duration::from_nanos(shared.interval.load(Ordering::Relaxed));
         // One writer storing readings of a monotonic clock: the stored
         // value never goes back.
         shared
@@ -150,8 +196,10 @@ impl Clock for RecentClock {
         SystemClock.wall()
     }
 
+    /// The kernel tick plus the ticker's interval now (a clock made later
+    /// with a shorter interval only makes readings fresher).
     fn coarse_resolution(&self) -> Duration {
-        SystemClock.coarse_resolution() + self.shared.interval
+        SystemClock.coarse_resolution() + self.interval()
     }
 }
 
@@ -188,9 +236,17 @@ mod tests {
         });
     }
 
+    /// A ticker state of the test's own, so parallel tests cannot share it.
+    fn isolated() -> Tickers {
+        Tickers {
+            current: Mutex::new(Weak::new()),
+        }
+    }
+
     #[test]
     fn the_ticker_ends_once_the_last_clone_is_dropped() {
-        let (clock, ticker) = RecentClock::start(Duration::from_secs(3600)).unwrap();
+        let (clock, ticker) = isolated().clock(Duration::from_secs(3600)).unwrap();
+        let ticker = ticker.expect("a first clock starts a thread");
         let clone = clock.clone();
         drop(clock);
         assert!(!ticker.is_finished(), "a clone still holds the clock");
@@ -218,16 +274,64 @@ mod tests {
     }
 
     #[test]
-    fn resolution_covers_the_kernel_tick_and_the_interval() {
-        let clock = RecentClock::with_interval(Duration::from_millis(7)).unwrap();
+    fn resolution_covers_the_kernel_tick_and_the_shortest_interval() {
+        let tickers = isolated();
+        let (clock, _) = tickers.clock(Duration::from_millis(7)).unwrap();
         assert_eq!(
             clock.coarse_resolution(),
             SystemClock.coarse_resolution() + Duration::from_millis(7)
         );
-        let fastest = RecentClock::with_interval(Duration::ZERO).unwrap();
+        let (slower, started) = tickers.clock(Duration::from_millis(20)).unwrap();
+        assert!(started.is_none(), "the same ticker");
         assert_eq!(
-            fastest.coarse_resolution(),
+            slower.interval(),
+            Duration::from_millis(7),
+            "the shortest wins"
+        );
+        let (fastest, _) = tickers.clock(Duration::ZERO).unwrap();
+        assert_eq!(fastest.interval(), RecentClock::MIN_INTERVAL);
+        assert_eq!(
+            clock.coarse_resolution(),
             SystemClock.coarse_resolution() + RecentClock::MIN_INTERVAL
+        );
+    }
+
+    #[test]
+    fn a_parked_ticker_picks_up_a_shorter_interval_at_once() {
+        let tickers = isolated();
+        let (hourly, _) = tickers.clock(Duration::from_secs(3600)).unwrap();
+        let start = hourly.coarse();
+        let (_fast, _) = tickers.clock(Duration::from_millis(1)).unwrap();
+        // Not an hour: the new clock woke the ticker.
+        eventually("a fresh reading", || hourly.coarse() > start);
+    }
+
+    /// Threads of this process named `mend-clock`, from /proc.
+    fn ticker_threads() -> usize {
+        let tasks = std::path::Path::new("/proc/self/task");
+        #[allow(clippy::disallowed_methods)] // /proc, not a checkpoint file
+        let entries = std::fs::read_dir(tasks).unwrap();
+        entries
+            .filter_map(|task| {
+                #[allow(clippy::disallowed_methods)]
+                std::fs::read_to_string(task.ok()?.path().join("comm")).ok()
+            })
+            .filter(|name| name.trim() == "mend-clock")
+            .count()
+    }
+
+    #[test]
+    fn one_thread_serves_every_clock_of_the_process() {
+        let clocks: Vec<RecentClock> = (0..50)
+            .map(|i| RecentClock::with_interval(Duration::from_millis(1 + i)).unwrap())
+            .collect();
+        // A ticker whose clocks another test just dropped may still be
+        // on its way out: wait for it, then there is exactly one.
+        eventually("one mend-clock thread", || ticker_threads() == 1);
+        assert!(
+            clocks
+                .iter()
+                .all(|c| Arc::ptr_eq(&c.shared, &clocks[0].shared))
         );
     }
 }

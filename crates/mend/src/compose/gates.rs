@@ -14,7 +14,9 @@ use crate::breaker::{CircuitBreaker, Permit};
 use crate::classify::Classify;
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::limit::{Bulkhead, RateLimiter};
+use crate::limit::Bulkhead;
+#[cfg(feature = "rate-limit")]
+use crate::limit::RateLimiter;
 
 #[cfg(feature = "tokio")]
 use crate::limit::Timeout;
@@ -89,6 +91,7 @@ where
 #[cfg(feature = "tokio")]
 async_handles!(<C> Bulkhead<C> where [C: Clock,] via bulkhead_run);
 
+#[cfg(feature = "rate-limit")]
 impl<T, E, C: Clock> Policy<T, E> for RateLimiter<C> {
     #[inline]
     fn run<F: FnOnce() -> Result<T, Error<E>>>(&self, f: F) -> Result<T, Error<E>> {
@@ -98,6 +101,7 @@ impl<T, E, C: Clock> Policy<T, E> for RateLimiter<C> {
 }
 
 /// A call through a rate limiter held by `limiter`.
+#[cfg(feature = "rate-limit")]
 async fn limiter_run<T, E, C, B, F, Fut>(limiter: B, f: F) -> Result<T, Error<E>>
 where
     C: Clock,
@@ -109,6 +113,7 @@ where
     f().await
 }
 
+#[cfg(feature = "rate-limit")]
 async_handles!(<C> RateLimiter<C> where [C: Clock,] via limiter_run);
 
 /// A call cut off at the limit of the timeout `timeout` points to.

@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::clock::Timestamp;
-use crate::observe::{AreaEvent, Level, log_at};
+#[cfg(feature = "tracing")]
+use crate::observe::log_at;
+use crate::observe::{AreaEvent, Level};
 
 /// Which limit an event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,6 +102,7 @@ impl AreaEvent for LimitEvent {
         }
     }
 
+    #[cfg(feature = "tracing")]
     fn log(&self) {
         let refused = match self.change {
             LimitChange::Refusing => 0,

@@ -48,8 +48,11 @@ mod bulkhead;
 mod counters;
 mod episode;
 mod event;
+#[cfg(feature = "rate-limit")]
 mod governed;
+#[cfg(feature = "rate-limit")]
 mod keyed;
+#[cfg(feature = "rate-limit")]
 mod rate;
 #[cfg(feature = "tokio")]
 mod timeout;
@@ -59,8 +62,11 @@ pub use bulkhead::{Bulkhead, BulkheadBuilder, BulkheadPermit, OwnedBulkheadPermi
 pub use counters::TimeoutCounters;
 pub use counters::{BulkheadCounters, LimiterCounters};
 pub use event::{LimitChange, LimitEvent, LimitKind};
+#[cfg(feature = "rate-limit")]
 pub use governor::Quota;
+#[cfg(feature = "rate-limit")]
 pub use keyed::{KeyedRateLimiter, KeyedRateLimiterBuilder};
+#[cfg(feature = "rate-limit")]
 pub use rate::{RateLimiter, RateLimiterBuilder};
 #[cfg(feature = "tokio")]
 pub use timeout::{Timeout, TimeoutBuilder};

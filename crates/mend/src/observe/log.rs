@@ -25,9 +25,9 @@ impl Subscriber for LogEvents {
 
 /// Writes one line at `level` (`tracing` needs its level as a constant, so
 /// this matches on it once for every area). `$target` must be a literal.
+#[cfg(feature = "tracing")]
 macro_rules! log_at {
     ($level:expr, target: $target:literal, $($rest:tt)+) => {{
-        #[cfg(feature = "tracing")]
         match $level {
             $crate::observe::Level::Error => ::tracing::error!(target: $target, $($rest)+),
             $crate::observe::Level::Warn => ::tracing::warn!(target: $target, $($rest)+),
@@ -37,6 +37,7 @@ macro_rules! log_at {
         }
     }};
 }
+#[cfg(feature = "tracing")]
 pub(crate) use log_at;
 
 /// The default line of an event: its display, with area and component.

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use super::GiveUp;
 use crate::clock::Timestamp;
-use crate::observe::{AreaEvent, Level, log_at};
+#[cfg(feature = "tracing")]
+use crate::observe::log_at;
+use crate::observe::{AreaEvent, Level};
 
 /// Something a retry did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +105,7 @@ impl AreaEvent for RetryEvent {
         }
     }
 
+    #[cfg(feature = "tracing")]
     fn log(&self) {
         if !self.log_line {
             return;

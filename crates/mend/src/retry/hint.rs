@@ -161,19 +161,32 @@ where
 /// Reads an HTTP `Retry-After` header value (RFC 9110, section 10.2.3):
 /// either delta-seconds (`"120"`) or an HTTP-date
 /// (`"Wed, 21 Oct 2015 07:28:00 GMT"`, and the obsolete forms `httpdate`
-/// accepts), the latter measured from `now_wall`. A date in the past is a
-/// zero wait. `None` when the value is neither.
+/// accepts), the latter measured from `now_wall` (with the `http-date`
+/// feature, on by default; without it a date reads as `None`). A date in
+/// the past is a zero wait. `None` when the value is neither.
 pub fn parse_retry_after(value: &str, now_wall: Timestamp) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Too many digits for a u64 is "a very long time".
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
+    http_date_wait(value, now_wall)
+}
+
+/// The wait until an HTTP-date, from `now_wall`.
+#[cfg(feature = "http-date")]
+fn http_date_wait(value: &str, now_wall: Timestamp) -> Option<Duration> {
     let at = httpdate::parse_http_date(value).ok()?;
     Some(
         at.duration_since(now_wall.to_system_time())
             .unwrap_or(Duration::ZERO),
     )
+}
+
+/// Without the `http-date` feature only delta-seconds are read.
+#[cfg(not(feature = "http-date"))]
+fn http_date_wait(_value: &str, _now_wall: Timestamp) -> Option<Duration> {
+    None
 }
 
 #[cfg(test)]
