@@ -92,19 +92,35 @@ impl Stripes {
     /// Adds one to counter `index` of the calling thread's stripe.
     #[inline(always)]
     pub(crate) fn add_to(&self, index: usize) {
+        self.add_n_to(index, 1);
+    }
+
+    /// Adds `n` to counter `index` of the calling thread's stripe.
+    #[inline(always)]
+    pub(crate) fn add_n_to(&self, index: usize, n: u64) {
         let slot = thread_slot();
         if slot < self.owned && !cfg!(loom) {
             let counter = self.counter(slot, index);
-            counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            counter.store(
+                counter.load(Ordering::Relaxed).wrapping_add(n),
+                Ordering::Relaxed,
+            );
         } else {
             self.counter(self.owned.min(slot), index)
-                .fetch_add(1, Ordering::Relaxed);
+                .fetch_add(n, Ordering::Relaxed);
         }
     }
 
     /// Sum of all count-window counters.
     pub(crate) fn total(&self) -> u64 {
         self.total_of(0)
+    }
+
+    /// Sum of counter `index` over every stripe, in 128 bits.
+    pub(crate) fn wide_total_of(&self, index: usize) -> u128 {
+        (0..=self.owned)
+            .map(|s| u128::from(self.counter(s, index).load(Ordering::Relaxed)))
+            .sum()
     }
 
     /// Sum of counter `index` over every stripe.

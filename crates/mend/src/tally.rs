@@ -30,9 +30,22 @@ impl<const N: usize> Tally<N> {
         self.stripes.add_to(index);
     }
 
+    /// Adds `n` to counter `index` on the calling thread's stripe.
+    #[inline(always)]
+    pub(crate) fn add_n(&self, index: usize, n: u64) {
+        debug_assert!(index < N);
+        self.stripes.add_n_to(index, n);
+    }
+
     /// Counter `index` summed over every thread.
     pub(crate) fn get(&self, index: usize) -> u64 {
         self.stripes.total_of(index)
+    }
+
+    /// Counter `index` summed over every thread, wide enough for sums of
+    /// large values (nanoseconds).
+    pub(crate) fn get_wide(&self, index: usize) -> u128 {
+        self.stripes.wide_total_of(index)
     }
 }
 

@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::CircuitBreaker;
 use super::config::{Config, OpenWait, Policy, WindowKind};
+use super::{CircuitBreaker, State};
 use crate::classify::DefaultClassify;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Checks, ConfigError};
@@ -50,6 +50,10 @@ pub struct CircuitBreakerBuilder<C = SystemClock, K = DefaultClassify> {
     wait_set_by: &'static str,
     half_open_calls: u32,
     max_wait_in_half_open: Option<Duration>,
+    after_half_open_limit: State,
+    initial_state: State,
+    /// `None`: drawn from the name and the process's random state.
+    seed: Option<u64>,
     subscribers: Subscribers,
     clock: C,
     classify: K,
@@ -82,10 +86,14 @@ impl CircuitBreakerBuilder {
                 base: Duration::from_secs(60),
                 multiplier: 1.0,
                 max: Duration::from_secs(60),
+                jitter: 0.0,
             },
             wait_set_by: "wait_in_open",
             half_open_calls: 10,
             max_wait_in_half_open: None,
+            after_half_open_limit: State::Open,
+            initial_state: State::Closed,
+            seed: None,
             subscribers: Subscribers::new(),
             clock: SystemClock,
             classify: DefaultClassify,
@@ -173,6 +181,7 @@ impl<C: Clock, K> CircuitBreakerBuilder<C, K> {
             base: wait,
             multiplier: 1.0,
             max: wait,
+            jitter: self.wait.jitter,
         };
         self.wait_set_by = "wait_in_open";
         self
@@ -186,8 +195,26 @@ impl<C: Clock, K> CircuitBreakerBuilder<C, K> {
             base,
             multiplier,
             max,
+            jitter: self.wait.jitter,
         };
         self.wait_set_by = "wait_in_open_growing";
+        self
+    }
+
+    /// Spreads every open wait by up to `factor` of itself either way (in
+    /// [0, 1]; Resilience4j's randomised interval): drawn uniformly from
+    /// `wait * (1 - factor)` to `wait * (1 + factor)`, never past the
+    /// growing wait's `max`. A fleet of clients whose breakers opened
+    /// together then does not come back together.
+    pub fn wait_in_open_jitter(mut self, factor: f64) -> Self {
+        self.wait.jitter = factor;
+        self
+    }
+
+    /// Seeds the open-wait jitter, so waits repeat exactly (tests). By
+    /// default each breaker draws its own seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
         self
     }
 
@@ -200,9 +227,27 @@ impl<C: Clock, K> CircuitBreakerBuilder<C, K> {
     }
 
     /// Reopen a half-open breaker whose trials have not all reported back
-    /// after `wait`.
-    pub fn max_wait_in_half_open(mut self, wait: Duration) -> Self {
+    /// after `wait`. Trials that report later are stale and not counted.
+    pub fn max_wait_in_half_open(self, wait: Duration) -> Self {
+        self.max_wait_in_half_open_then(wait, State::Open)
+    }
+
+    /// As [`max_wait_in_half_open`](Self::max_wait_in_half_open), but go to
+    /// `then` when the wait passes: [`State::Open`] (the default) or
+    /// [`State::Closed`] (for dependencies that answer too rarely to finish
+    /// their trials).
+    pub fn max_wait_in_half_open_then(mut self, wait: Duration, then: State) -> Self {
         self.max_wait_in_half_open = Some(wait);
+        self.after_half_open_limit = then;
+        self
+    }
+
+    /// Starts the breaker in `state` without announcing a transition:
+    /// [`State::Closed`] (the default), [`State::MetricsOnly`] (watch a new
+    /// dependency before letting the breaker act), [`State::Disabled`] or
+    /// [`State::ForcedOpen`].
+    pub fn initial_state(mut self, state: State) -> Self {
+        self.initial_state = state;
         self
     }
 
@@ -243,6 +288,9 @@ impl<C: Clock, K> CircuitBreakerBuilder<C, K> {
             wait_set_by: self.wait_set_by,
             half_open_calls: self.half_open_calls,
             max_wait_in_half_open: self.max_wait_in_half_open,
+            after_half_open_limit: self.after_half_open_limit,
+            initial_state: self.initial_state,
+            seed: self.seed,
             subscribers: self.subscribers,
             clock,
             classify,
@@ -319,12 +367,33 @@ impl<C: Clock, K> CircuitBreakerBuilder<C, K> {
         if let Some(limit) = self.max_wait_in_half_open {
             check.positive("max_wait_in_half_open", limit)?;
         }
+        if !matches!(self.after_half_open_limit, State::Open | State::Closed) {
+            return Err(check.fail(
+                "max_wait_in_half_open_then",
+                self.after_half_open_limit,
+                "open or closed",
+            ));
+        }
+        if matches!(self.initial_state, State::Open | State::HalfOpen) {
+            return Err(check.fail(
+                "initial_state",
+                self.initial_state,
+                "closed, metrics_only, disabled or forced_open (open and half-open need a wait)",
+            ));
+        }
+        check.number("wait_in_open_jitter", self.wait.jitter, 0.0, 1.0)?;
+        let seed = self.seed.unwrap_or_else(|| {
+            std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), &*self.name)
+        });
         Ok(Config {
             name: self.name.clone(),
             policy,
             wait: self.wait,
             half_open_calls,
             max_wait_in_half_open: self.max_wait_in_half_open,
+            after_half_open_limit: self.after_half_open_limit,
+            initial_state: self.initial_state,
+            seed,
         })
     }
 

@@ -3,6 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::State;
+use crate::clock::duration_nanos;
+use crate::retry::SplitMix64;
+
 /// What a breaker opens on.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Policy {
@@ -33,9 +37,25 @@ pub(crate) struct OpenWait {
     pub(crate) base: Duration,
     pub(crate) multiplier: f64,
     pub(crate) max: Duration,
+    /// Spread of each wait, in [0, 1]: the wait is drawn uniformly from
+    /// `wait * (1 - jitter) ..= wait * (1 + jitter)`, never over `max`.
+    pub(crate) jitter: f64,
 }
 
 impl OpenWait {
+    /// The wait after `reopens` reopenings, spread by the jitter with a
+    /// draw from `rng` (none is drawn without jitter).
+    pub(crate) fn draw(&self, reopens: u32, rng: &mut SplitMix64) -> Duration {
+        let wait = self.after(reopens);
+        if self.jitter == 0.0 {
+            return wait;
+        }
+        let nanos = duration_nanos(wait);
+        let spread = (nanos as f64 * self.jitter) as u64;
+        let drawn = nanos - spread + rng.between(0, spread.saturating_mul(2));
+        Duration::from_nanos(drawn).min(self.max)
+    }
+
     /// The wait after the breaker has reopened from half-open `reopens` times
     /// in a row: `base * multiplier^reopens`, at most `max`.
     pub(crate) fn after(&self, reopens: u32) -> Duration {
@@ -60,6 +80,13 @@ pub(crate) struct Config {
     pub(crate) wait: OpenWait,
     pub(crate) half_open_calls: u32,
     pub(crate) max_wait_in_half_open: Option<Duration>,
+    /// Where half-open goes when `max_wait_in_half_open` passes: Open
+    /// (Resilience4j's default) or Closed.
+    pub(crate) after_half_open_limit: State,
+    /// The state a new breaker starts in (no event announces it).
+    pub(crate) initial_state: State,
+    /// Seeds the open-wait jitter.
+    pub(crate) seed: u64,
 }
 
 impl Config {

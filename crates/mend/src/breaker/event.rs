@@ -26,11 +26,18 @@ pub struct BreakerEvent {
     pub to: State,
     /// Calls rejected while it was in `from`.
     pub rejected: u64,
+    /// Made by [`reset`](super::CircuitBreaker::reset): always announced,
+    /// even from closed to closed (Resilience4j announces a reset as an
+    /// event of its own, beside the transition).
+    pub reset: bool,
 }
 
 impl fmt::Display for BreakerEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "breaker {}: {} -> {}", self.name, self.from, self.to)?;
+        if self.reset {
+            f.write_str(" (reset)")?;
+        }
         if self.rejected > 0 {
             write!(f, " ({} calls rejected while {})", self.rejected, self.from)?;
         }
@@ -70,6 +77,7 @@ impl AreaEvent for BreakerEvent {
             from = %self.from,
             to = %self.to,
             rejected = self.rejected,
+            reset = self.reset,
             "{self}"
         );
     }

@@ -17,9 +17,39 @@
 //! everything), [`disable`](CircuitBreaker::disable) (let everything
 //! through, record nothing), [`metrics_only`](CircuitBreaker::metrics_only)
 //! (record, never act), and [`reset`](CircuitBreaker::reset) back to a fresh
-//! closed breaker. Every change of state is a [`BreakerEvent`] to the
-//! breaker's subscribers ([`observe`](crate::observe)), and
-//! [`counters`](CircuitBreaker::counters) counts every call by outcome.
+//! closed breaker; the automatic states on demand:
+//! [`open`](CircuitBreaker::open), [`open_for`](CircuitBreaker::open_for),
+//! [`open_until`](CircuitBreaker::open_until),
+//! [`half_open`](CircuitBreaker::half_open), [`close`](CircuitBreaker::close)
+//! (an illegal one, such as half-open from closed, is an error). A
+//! classifier can open it for as long as a result says
+//! ([`Outcome::OpenFor`](crate::classify::Outcome::OpenFor): "banned for
+//! 60 s"), and a breaker can start in another state than closed
+//! ([`initial_state`](CircuitBreakerBuilder::initial_state)).
+//!
+//! # Time
+//!
+//! Time-driven transitions (the open wait over, half-open's limit reached)
+//! happen when the breaker is next touched: a call, a recorded result, a
+//! manual transition. There is no timer thread. [`state`](CircuitBreaker::state)
+//! and [`metrics`](CircuitBreaker::metrics) report what a call would find
+//! without moving it, and the transition's event is stamped with the time of
+//! the touch that moved it, not with the moment the wait ran out. A result
+//! that reports after half-open's limit finds the breaker already moved on
+//! and is not counted.
+//!
+//! # Where mend differs from Resilience4j
+//!
+//! - `reset()` announces one event (a transition with
+//!   [`BreakerEvent::reset`] set), where Resilience4j announces a
+//!   transition and a separate reset event.
+//! - Moving to the state the breaker is in re-enters it quietly, as
+//!   Resilience4j's internal transitions, and `reset` is announced even
+//!   from closed.
+//!
+//! Every change of state is a [`BreakerEvent`] to the breaker's subscribers
+//! ([`observe`](crate::observe)), and [`counters`](CircuitBreaker::counters)
+//! counts every call by outcome.
 //!
 //! # Choosing settings
 //!
@@ -90,15 +120,18 @@
 
 mod builder;
 mod config;
+mod controls;
 mod event;
 mod gate;
 mod machine;
 mod paths;
 mod permit;
+mod reads;
 mod recorder;
 mod registry;
 mod state;
 mod time_tally;
+mod timing;
 mod window;
 
 #[cfg(all(test, loom))]
@@ -111,6 +144,7 @@ use std::time::Duration;
 
 pub use builder::CircuitBreakerBuilder;
 pub use event::BreakerEvent;
+pub use machine::IllegalTransition;
 pub use permit::{OwnedPermit, Permit};
 pub use registry::{BreakerRegistry, BreakerRegistryBuilder, RegistryFull};
 pub use state::{BreakerCounters, Metrics, State};
@@ -146,6 +180,8 @@ pub struct CircuitBreaker<C = SystemClock, K = DefaultClassify> {
     gate: Padded<Gate>,
     tally: SuccessTally,
     slow_call_duration: Option<Duration>,
+    /// How long timed calls took (slow-call detection on only).
+    timing: timing::Timing,
     /// Added to an open breaker's "retry after": it lets calls through by
     /// the coarse clock, which lags a precise one by up to this.
     coarse_lag: Duration,
@@ -196,6 +232,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
             gate: Padded(Gate::new(word, until)),
             tally,
             slow_call_duration: config.slow_call_duration(),
+            timing: timing::Timing::new(config.slow_call_duration().is_some()),
             coarse_lag: clock.coarse_resolution(),
             counters,
             clock,
@@ -299,72 +336,6 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         let result = f().await;
         permit.record_result(&result);
         result.map_err(Error::Inner)
-    }
-
-    /// The state a call would find now: an open breaker whose wait is over
-    /// reads as half-open, a half-open one past its limit as open.
-    ///
-    /// A read: it moves nothing and announces nothing (the transition
-    /// itself happens, and its event is stamped, when a call next touches
-    /// the breaker), and it does not count as activity for a registry.
-    pub fn state(&self) -> State {
-        match self.gate.0.load().state() {
-            State::Open | State::HalfOpen => {
-                let machine = self.machine.0.lock();
-                machine.effective_state(self.clock.coarse())
-            }
-            settled => settled,
-        }
-    }
-
-    /// A snapshot of the window and the rejections, in the state
-    /// [`state`](Self::state) reports. A read, like `state`.
-    pub fn metrics(&self) -> Metrics {
-        let mut machine = self.machine.0.lock();
-        machine.metrics(&self.config, &self.counters, self.clock.coarse())
-    }
-
-    /// Every call the breaker has seen, by outcome, since it was built. A
-    /// read that changes nothing; the lock is taken briefly to read the
-    /// locked path's counts.
-    pub fn counters(&self) -> BreakerCounters {
-        let (ever, rejected_locked) = self.machine.0.lock().ever();
-        BreakerCounters {
-            successes: ever.successes + self.counters.lock_free_successes(),
-            failures: ever.failures,
-            ignored: ever.ignored,
-            slow: ever.slow,
-            rejected: rejected_locked + self.counters.rejections.total(),
-        }
-    }
-
-    /// Back to a fresh closed breaker: window cleared, open wait back to its
-    /// base.
-    pub fn reset(&self) {
-        self.force(State::Closed);
-    }
-
-    /// Rejects every call until [`reset`](Self::reset) or another manual state.
-    pub fn force_open(&self) {
-        self.force(State::ForcedOpen);
-    }
-
-    /// Lets every call through and records nothing, until
-    /// [`reset`](Self::reset) or another manual state.
-    pub fn disable(&self) {
-        self.force(State::Disabled);
-    }
-
-    /// Records every call but never changes state on its own. Starts from an
-    /// empty window.
-    pub fn metrics_only(&self) {
-        self.force(State::MetricsOnly);
-    }
-
-    fn force(&self, to: State) {
-        self.locked(|machine, config, counters, now| {
-            ((), Some(machine.enter(config, counters, to, now)))
-        });
     }
 }
 

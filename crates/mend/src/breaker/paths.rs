@@ -116,6 +116,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
             from: t.from,
             to: t.to,
             rejected: t.rejected,
+            reset: t.reset,
         });
     }
 }

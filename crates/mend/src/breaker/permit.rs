@@ -42,7 +42,11 @@ impl Ticket {
             return;
         }
         let slow = match (breaker.slow_call_duration, self.started) {
-            (Some(limit), Some(started)) => breaker.clock.precise() - started > limit,
+            (Some(limit), Some(started)) => {
+                let took = breaker.clock.precise() - started;
+                breaker.timing.add(took);
+                took > limit
+            }
             _ => false,
         };
         breaker.record(self.admission, outcome, slow);

@@ -198,7 +198,7 @@ impl Recorder {
             Recorder::Consecutive { failures } => Totals {
                 calls: *failures,
                 failures: *failures,
-                slow: 0,
+                ..Totals::default()
             },
         }
     }

@@ -1,6 +1,7 @@
 //! The states a breaker can be in, and the snapshot of its counters.
 
 use std::fmt;
+use std::time::Duration;
 
 /// Where a breaker is in its cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -49,12 +50,17 @@ pub struct Metrics {
     /// Calls recorded in the current window; in half-open, the trials
     /// recorded so far; for a consecutive-failures breaker, the current run
     /// of failures. Entering Closed or a manual state empties the window; an
-    /// open breaker keeps the window that opened it.
+    /// open breaker keeps the window that opened it (the closed window, or,
+    /// reopened from half-open, the trials that did it).
     pub buffered_calls: u32,
     /// Failed calls among them.
     pub failed_calls: u32,
     /// Slow calls among them.
     pub slow_calls: u32,
+    /// Slow calls that succeeded.
+    pub slow_successful_calls: u32,
+    /// Slow calls that failed.
+    pub slow_failed_calls: u32,
     /// Failure percentage, once at least `minimum_calls` are buffered.
     /// Always `None` in half-open (the last trial decides and leaves it)
     /// and for a consecutive-failures breaker (it has no rate).
@@ -83,11 +89,27 @@ pub struct BreakerCounters {
     pub slow: u64,
     /// Calls refused without running.
     pub rejected: u64,
+    /// Calls timed for slow-call detection (zero when it is off: the fast
+    /// path reads no precise clock).
+    pub timed_calls: u64,
+    /// The time those calls took, together.
+    pub time_in_timed_calls: Duration,
 }
 
 impl BreakerCounters {
     /// Calls that ran and were recorded: successes, failures and ignored.
     pub fn calls(&self) -> u64 {
         self.successes + self.failures + self.ignored
+    }
+
+    /// The mean duration of the timed calls, if any were timed.
+    pub fn mean_call_duration(&self) -> Option<Duration> {
+        if self.timed_calls == 0 {
+            return None;
+        }
+        let mean = self.time_in_timed_calls.as_nanos() / u128::from(self.timed_calls);
+        Some(Duration::from_nanos(
+            u64::try_from(mean).unwrap_or(u64::MAX),
+        ))
     }
 }

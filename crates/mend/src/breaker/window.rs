@@ -15,6 +15,8 @@ pub(crate) struct Totals {
     pub(crate) calls: u32,
     pub(crate) failures: u32,
     pub(crate) slow: u32,
+    /// Slow calls that failed (among both `failures` and `slow`).
+    pub(crate) slow_failures: u32,
 }
 
 impl Totals {
@@ -22,6 +24,7 @@ impl Totals {
         self.calls += 1;
         self.failures += u32::from(failed);
         self.slow += u32::from(slow);
+        self.slow_failures += u32::from(failed && slow);
     }
 
     /// The sum of both.
@@ -30,6 +33,7 @@ impl Totals {
             calls: self.calls + other.calls,
             failures: self.failures + other.failures,
             slow: self.slow + other.slow,
+            slow_failures: self.slow_failures + other.slow_failures,
         }
     }
 
@@ -37,6 +41,7 @@ impl Totals {
         self.calls -= other.calls;
         self.failures -= other.failures;
         self.slow -= other.slow;
+        self.slow_failures -= other.slow_failures;
     }
 }
 
@@ -67,6 +72,7 @@ impl CountWindow {
                 calls: 1,
                 failures: u32::from(old & FAILED != 0),
                 slow: u32::from(old & SLOW != 0),
+                slow_failures: u32::from(old == FAILED | SLOW),
             });
         }
         self.ring[self.next] = (u8::from(failed) * FAILED) | (u8::from(slow) * SLOW);
@@ -87,8 +93,7 @@ impl CountWindow {
             self.next = 0;
             self.totals = Totals {
                 calls: len as u32,
-                failures: 0,
-                slow: 0,
+                ..Totals::default()
             };
             return;
         }
@@ -102,8 +107,10 @@ impl CountWindow {
             let slots = &mut self.ring[self.next..end];
             let failures = slots.iter().filter(|&&s| s & FAILED != 0).count();
             let slow = slots.iter().filter(|&&s| s & SLOW != 0).count();
+            let slow_failures = slots.iter().filter(|&&s| s == FAILED | SLOW).count();
             self.totals.failures -= failures as u32;
             self.totals.slow -= slow as u32;
+            self.totals.slow_failures -= slow_failures as u32;
             slots.fill(0);
             evicting -= end - self.next;
             self.next = end % len;
@@ -123,7 +130,7 @@ impl CountWindow {
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
-    /// The second's low 32 bits: buckets are 16 bytes, and a bucket is
+    /// The second's low 32 bits: buckets are 20 bytes, and a bucket is
     /// replaced long before its second could wrap (136 years).
     second: u32,
     totals: Totals,
@@ -212,7 +219,8 @@ mod tests {
             Totals {
                 calls: 3,
                 failures: 1,
-                slow: 1
+                slow: 1,
+                slow_failures: 0
             }
         );
         w.record(false, false);
@@ -221,7 +229,8 @@ mod tests {
             Totals {
                 calls: 3,
                 failures: 0,
-                slow: 1
+                slow: 1,
+                slow_failures: 0
             }
         );
         w.record_successes(2);

@@ -83,6 +83,7 @@ use crate::error::{Elapsed, Rejected};
 
 /// What a finished call means for the policy that saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Outcome {
     /// The dependency did its job.
     Success,
@@ -90,6 +91,19 @@ pub enum Outcome {
     Failure,
     /// Says nothing about the dependency's health; recorded nowhere.
     Ignored,
+    /// A failure that also says how long to stop calling: a dependency
+    /// that answered "banned for 60 s". A closed or half-open breaker opens
+    /// at once for this long (a breaker that only records counts a
+    /// failure).
+    OpenFor(std::time::Duration),
+}
+
+impl Outcome {
+    /// True for [`Failure`](Outcome::Failure) and
+    /// [`OpenFor`](Outcome::OpenFor).
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Failure | Outcome::OpenFor(_))
+    }
 }
 
 /// Classifies results of calls returning `Result<T, E>`.

@@ -86,9 +86,11 @@ fn no_call_path_allocates_and_registries_fit_their_budget() {
 
 /// Heap bytes per key a registry may hold, by window: 100,000 keys of
 /// consecutive-failure or 100-call breakers in 150 MB, of 60-second
-/// windows in 300 MB.
+/// windows in 350 MB (a 60-second window keeps 64 buckets of 20 bytes, its
+/// cached sums, and 64 per-second counters plus a running total on its
+/// shared stripe).
 const BUDGET_SMALL: u64 = 1_536;
-const BUDGET_TIME_60S: u64 = 3_072;
+const BUDGET_TIME_60S: u64 = 3_584;
 
 fn registries_fit_their_budget() {
     let clock = ManualClock::new();

@@ -11,6 +11,7 @@ mod manual;
 mod model;
 mod props;
 mod registry;
+mod resilience4j;
 mod support;
 mod system_clock;
 mod timing;

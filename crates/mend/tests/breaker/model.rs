@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use mend::breaker::State;
 use mend::classify::Outcome;
+use mend::retry::SplitMix64;
 
 pub(crate) const NANOS_PER_SEC: u64 = 1_000_000_000;
 /// Where a new `ManualClock` starts (one hour in).
@@ -53,6 +54,13 @@ pub(crate) struct Spec {
     pub(crate) wait: Wait,
     pub(crate) half_open_calls: u32,
     pub(crate) max_wait_in_half_open: Option<Duration>,
+    /// Where half-open goes at its limit: Open or Closed.
+    pub(crate) after_half_open_limit: State,
+    /// Closed, MetricsOnly, Disabled or ForcedOpen.
+    pub(crate) initial_state: State,
+    /// Open-wait spread in thousandths (0: none).
+    pub(crate) jitter_permille: u32,
+    pub(crate) seed: u64,
 }
 
 impl Spec {
@@ -75,6 +83,29 @@ impl Spec {
                 u64::try_from(wait.min(u128::from(nanos(max)))).unwrap_or(u64::MAX)
             }
         }
+    }
+
+    /// The longest wait: the fixed wait, or a growing wait's cap.
+    fn max_wait(&self) -> u64 {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        match self.wait {
+            Wait::Fixed(wait) => nanos(wait),
+            Wait::Growing { max, .. } => nanos(max),
+        }
+    }
+
+    /// The wait after `reopens`, spread as the docs say: uniform from
+    /// `wait * (1 - f)` to `wait * (1 + f)` (a draw from `rng`), never past
+    /// the maximum.
+    fn drawn_wait(&self, reopens: u32, rng: &mut SplitMix64) -> u64 {
+        let wait = self.open_wait(reopens);
+        if self.jitter_permille == 0 {
+            return wait;
+        }
+        let factor = f64::from(self.jitter_permille) / 1000.0;
+        let spread = (wait as f64 * factor) as u64;
+        let drawn = wait - spread + rng.between(0, spread.saturating_mul(2));
+        drawn.min(self.max_wait())
     }
 
     /// Whether `failed` or `slow` out of `calls` reach a threshold.
@@ -103,6 +134,19 @@ pub(crate) struct ModelEvent {
     pub(crate) rejected: u64,
     /// Wall time, Unix nanoseconds.
     pub(crate) at: u64,
+    /// Announced by `reset()`.
+    pub(crate) reset: bool,
+}
+
+/// A manual transition to an automatic state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// For the wait it would take by itself.
+    Open,
+    /// For this long.
+    OpenFor(Duration),
+    HalfOpen,
+    Closed,
 }
 
 /// The counters the model expects `metrics()` to report.
@@ -112,12 +156,13 @@ pub(crate) struct ModelMetrics {
     pub(crate) buffered: u32,
     pub(crate) failed: u32,
     pub(crate) slow: u32,
+    pub(crate) slow_failed: u32,
     pub(crate) failure_rate: Option<f64>,
     pub(crate) slow_call_rate: Option<f64>,
     pub(crate) not_permitted: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
     second: u64,
     failed: bool,
@@ -144,14 +189,18 @@ pub(crate) struct Model {
     rejected_in_state: u64,
     not_permitted: u64,
     events: Vec<ModelEvent>,
+    /// Open after half-open: the trials that reopened it.
+    reopened_by: Option<Vec<(bool, bool)>>,
+    rng: SplitMix64,
 }
 
 impl Model {
     pub(crate) fn new(spec: Spec) -> Self {
         Model {
+            rng: SplitMix64::new(spec.seed),
+            state: spec.initial_state,
             spec,
             now: START_NANOS,
-            state: State::Closed,
             generation: 0,
             entries: Vec::new(),
             run: 0,
@@ -163,6 +212,7 @@ impl Model {
             rejected_in_state: 0,
             not_permitted: 0,
             events: Vec::new(),
+            reopened_by: None,
         }
     }
 
@@ -176,11 +226,16 @@ impl Model {
         std::mem::take(&mut self.events)
     }
 
-    /// (calls, failed, slow) in the current window.
-    fn window(&self) -> (u32, u32, u32) {
+    /// (calls, failed, slow, slow and failed) in the current window.
+    fn window(&self) -> (u32, u32, u32, u32) {
         let count = |entries: &mut dyn Iterator<Item = &Entry>| {
-            entries.fold((0, 0, 0), |(c, f, s), e| {
-                (c + 1, f + u32::from(e.failed), s + u32::from(e.slow))
+            entries.fold((0, 0, 0, 0), |(c, f, s, sf), e| {
+                (
+                    c + 1,
+                    f + u32::from(e.failed),
+                    s + u32::from(e.slow),
+                    sf + u32::from(e.failed && e.slow),
+                )
             })
         };
         let now_sec = self.now / NANOS_PER_SEC;
@@ -192,26 +247,35 @@ impl Model {
                     .iter()
                     .filter(|e| now_sec - e.second < u64::from(n)),
             ),
-            Policy::Consecutive(_) => (self.run, self.run, 0),
+            Policy::Consecutive(_) => (self.run, self.run, 0, 0),
         }
     }
 
+    /// Moves to `to`, announced (unless it is the state it is in and
+    /// `quiet_if_same`), re-entering it afresh either way.
     fn go(&mut self, to: State) {
-        self.events.push(ModelEvent {
-            from: self.state,
-            to,
-            rejected: self.rejected_in_state,
-            at: WALL_START_NANOS + (self.now - START_NANOS),
-        });
+        self.move_to(to, false, false);
+    }
+
+    fn move_to(&mut self, to: State, quiet_if_same: bool, reset: bool) {
+        if !(quiet_if_same && self.state == to) {
+            self.events.push(ModelEvent {
+                from: self.state,
+                to,
+                rejected: self.rejected_in_state,
+                at: WALL_START_NANOS + (self.now - START_NANOS),
+                reset,
+            });
+        }
+        self.reopened_by = None;
         self.state = to;
         self.generation += 1;
         self.rejected_in_state = 0;
         self.trials_admitted = 0;
         self.trials.clear();
         match to {
-            State::Open => {
-                self.open_until = self.now.saturating_add(self.spec.open_wait(self.reopens));
-            }
+            // The caller sets the deadline: drawn, or given.
+            State::Open => {}
             State::HalfOpen => {
                 self.half_open_until = self
                     .spec
@@ -226,9 +290,23 @@ impl Model {
         }
     }
 
+    /// Opens for the wait it would take by itself (a draw if spread).
+    fn open(&mut self, quiet_if_same: bool) {
+        let wait = self.spec.drawn_wait(self.reopens, &mut self.rng);
+        self.open_until(self.now.saturating_add(wait), quiet_if_same);
+    }
+
+    /// Opens until `until`: nothing drawn.
+    fn open_until(&mut self, until: u64, quiet_if_same: bool) {
+        self.move_to(State::Open, quiet_if_same, false);
+        self.open_until = until;
+    }
+
     fn reopen(&mut self) {
+        let trials = self.trials.clone();
         self.reopens += 1;
-        self.go(State::Open);
+        self.open(false);
+        self.reopened_by = Some(trials);
     }
 
     /// Transitions that time alone causes.
@@ -236,7 +314,11 @@ impl Model {
         match self.state {
             State::Open if self.now >= self.open_until => self.go(State::HalfOpen),
             State::HalfOpen if self.half_open_until.is_some_and(|t| self.now >= t) => {
-                self.reopen();
+                if self.spec.after_half_open_limit == State::Closed {
+                    self.go(State::Closed);
+                } else {
+                    self.reopen();
+                }
             }
             _ => {}
         }
@@ -247,7 +329,9 @@ impl Model {
     fn effective(&self) -> State {
         match self.state {
             State::Open if self.now >= self.open_until => State::HalfOpen,
-            State::HalfOpen if self.half_open_until.is_some_and(|t| self.now >= t) => State::Open,
+            State::HalfOpen if self.half_open_until.is_some_and(|t| self.now >= t) => {
+                self.spec.after_half_open_limit
+            }
             settled => settled,
         }
     }
@@ -288,7 +372,12 @@ impl Model {
     }
 
     pub(crate) fn record(&mut self, ticket: Ticket, outcome: Outcome) {
-        if ticket.generation != self.generation || !ticket.records {
+        if !ticket.records {
+            return;
+        }
+        // Time moves the breaker before a late result counts.
+        self.poll();
+        if ticket.generation != self.generation {
             return;
         }
         let slow = self
@@ -303,18 +392,28 @@ impl Model {
                 return;
             }
             Outcome::Success => false,
-            Outcome::Failure => true,
+            _ => true,
+        };
+        let open_for = match outcome {
+            Outcome::OpenFor(d) => Some(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+            _ => None,
         };
         if ticket.trial {
+            if let Some(wait) = open_for {
+                self.trials.push((failed, slow));
+                let trials = self.trials.clone();
+                self.reopens += 1;
+                self.open_until(self.now.saturating_add(wait), false);
+                self.reopened_by = Some(trials);
+                return;
+            }
             self.record_trial(failed, slow);
             return;
         }
-        match self.spec.policy {
+        let trips = match self.spec.policy {
             Policy::Consecutive(limit) => {
                 self.run = if failed { self.run + 1 } else { 0 };
-                if self.state == State::Closed && self.run >= limit {
-                    self.go(State::Open);
-                }
+                self.run >= limit
             }
             Policy::Count(_) | Policy::Time(_) => {
                 self.entries.push(Entry {
@@ -322,14 +421,17 @@ impl Model {
                     failed,
                     slow,
                 });
-                let (calls, f, s) = self.window();
-                if self.state == State::Closed
-                    && calls >= self.spec.minimum_calls
-                    && self.spec.trips(calls, f, s)
-                {
-                    self.go(State::Open);
-                }
+                let (calls, f, s, _) = self.window();
+                calls >= self.spec.minimum_calls && self.spec.trips(calls, f, s)
             }
+        };
+        if self.state != State::Closed {
+            return;
+        }
+        match open_for {
+            Some(wait) => self.open_until(self.now.saturating_add(wait), false),
+            None if trips => self.open(false),
+            None => {}
         }
     }
 
@@ -353,35 +455,75 @@ impl Model {
         }
     }
 
-    /// A manual change of state (`force_open`, `disable`, `metrics_only`,
-    /// `reset`); time-driven transitions are not applied first.
+    /// A manual state (`force_open`, `disable`, `metrics_only`): the state
+    /// it is in is re-entered quietly. Time-driven transitions are not
+    /// applied first.
     pub(crate) fn force(&mut self, to: State) {
-        self.go(to);
+        self.move_to(to, true, false);
+    }
+
+    /// `reset()`: a fresh closed breaker, always announced.
+    pub(crate) fn reset(&mut self) {
+        self.move_to(State::Closed, false, true);
+    }
+
+    /// A manual transition to an automatic state; `Err` if illegal (half-
+    /// open from closed or metrics-only, open from metrics-only).
+    pub(crate) fn transition(&mut self, target: Target) -> Result<(), ()> {
+        let illegal = match target {
+            Target::Open | Target::OpenFor(_) => self.state == State::MetricsOnly,
+            Target::HalfOpen => matches!(self.state, State::Closed | State::MetricsOnly),
+            Target::Closed => false,
+        };
+        if illegal {
+            return Err(());
+        }
+        match target {
+            Target::Open => self.open(true),
+            Target::OpenFor(d) => {
+                let until = self
+                    .now
+                    .saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+                self.open_until(until, true);
+            }
+            Target::HalfOpen => self.move_to(State::HalfOpen, true, false),
+            Target::Closed => self.move_to(State::Closed, true, false),
+        }
+        Ok(())
     }
 
     pub(crate) fn metrics(&mut self) -> ModelMetrics {
         let state = self.effective();
-        let (calls, failed, slow, minimum) =
-            if state == State::HalfOpen && self.state == State::Open {
-                // A fresh half-open: no trials yet.
-                (0, 0, 0, Some(self.spec.half_open_calls))
-            } else if state == State::HalfOpen {
-                let f = self.trials.iter().filter(|t| t.0).count() as u32;
-                let s = self.trials.iter().filter(|t| t.1).count() as u32;
-                (
-                    self.trials.len() as u32,
-                    f,
-                    s,
-                    Some(self.spec.half_open_calls),
-                )
-            } else {
-                let (c, f, s) = self.window();
-                let minimum = match self.spec.policy {
-                    Policy::Consecutive(_) => None,
-                    _ => Some(self.spec.minimum_calls),
-                };
-                (c, f, s, minimum)
-            };
+        let count = |trials: &[(bool, bool)]| {
+            let f = trials.iter().filter(|t| t.0).count() as u32;
+            let s = trials.iter().filter(|t| t.1).count() as u32;
+            let sf = trials.iter().filter(|t| t.0 && t.1).count() as u32;
+            (
+                trials.len() as u32,
+                f,
+                s,
+                sf,
+                Some(self.spec.half_open_calls),
+            )
+        };
+        let window_minimum = match self.spec.policy {
+            Policy::Consecutive(_) => None,
+            _ => Some(self.spec.minimum_calls),
+        };
+        let (calls, failed, slow, slow_failed, minimum) = match (self.state, state) {
+            // Half-open, or half-open past its limit: its trials.
+            (State::HalfOpen, State::HalfOpen | State::Open) => count(&self.trials),
+            (State::HalfOpen, State::Closed) => (0, 0, 0, 0, window_minimum),
+            // A fresh half-open: no trials yet.
+            (_, State::HalfOpen) => (0, 0, 0, 0, Some(self.spec.half_open_calls)),
+            (State::Open, State::Open) if self.reopened_by.is_some() => {
+                count(self.reopened_by.as_deref().unwrap_or_default())
+            }
+            _ => {
+                let (c, f, s, sf) = self.window();
+                (c, f, s, sf, window_minimum)
+            }
+        };
         let rate = |part: u32| {
             minimum
                 .filter(|&m| calls > 0 && calls >= m)
@@ -392,6 +534,7 @@ impl Model {
             buffered: calls,
             failed,
             slow,
+            slow_failed,
             failure_rate: rate(failed),
             slow_call_rate: rate(slow),
             not_permitted: self.not_permitted,

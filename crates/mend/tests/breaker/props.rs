@@ -11,7 +11,7 @@ use mend::clock::ManualClock;
 use mend::{Error, Rejected};
 use proptest::prelude::*;
 
-use crate::model::{Model, ModelEvent, ModelMetrics, Policy, Spec, Ticket, Wait};
+use crate::model::{Model, ModelEvent, ModelMetrics, Policy, Spec, Target, Ticket, Wait};
 use crate::support::{Events, TestClassify, breaker_for, result_for};
 
 /// Cases per window kind; each runs up to `MAX_OPS` operations.
@@ -43,14 +43,27 @@ enum Op {
     },
     State,
     Metrics,
+    /// A manual state, or (`Closed`) `reset()`.
     Force(State),
+    /// `open()`, `open_for()`, `half_open()` or `close()`.
+    Transition(Target),
 }
 
 fn outcome() -> impl Strategy<Value = Outcome> {
     prop_oneof![
-        3 => Just(Outcome::Success),
-        3 => Just(Outcome::Failure),
-        1 => Just(Outcome::Ignored),
+        6 => Just(Outcome::Success),
+        6 => Just(Outcome::Failure),
+        2 => Just(Outcome::Ignored),
+        1 => (1..=20u64).prop_map(|k| Outcome::OpenFor(Duration::from_millis(k * 250))),
+    ]
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    prop_oneof![
+        Just(Target::Open),
+        (1..=20u64).prop_map(|k| Target::OpenFor(Duration::from_millis(k * 250))),
+        Just(Target::HalfOpen),
+        Just(Target::Closed),
     ]
 }
 
@@ -80,6 +93,7 @@ fn op() -> impl Strategy<Value = Op> {
             Just(State::Closed),
         ]
         .prop_map(Op::Force),
+        1 => target().prop_map(Op::Transition),
     ]
 }
 
@@ -114,10 +128,21 @@ fn spec(policy: impl Strategy<Value = (Policy, u32)>) -> impl Strategy<Value = S
         wait(),
         1..=4u32,
         proptest::option::of(quarter_seconds(1..=20)),
+        extras(),
     )
         .prop_map(
-            |((policy, minimum_calls), failure, slow, slow_call_duration, wait, half, limit)| {
+            |(
+                (policy, minimum_calls),
+                failure,
+                slow,
+                slow_call_duration,
+                wait,
+                half,
+                limit,
+                extras,
+            )| {
                 let consecutive = matches!(policy, Policy::Consecutive(_));
+                let (after_half_open_limit, initial_state, jitter_permille, seed) = extras;
                 Spec {
                     policy,
                     minimum_calls,
@@ -127,9 +152,29 @@ fn spec(policy: impl Strategy<Value = (Policy, u32)>) -> impl Strategy<Value = S
                     wait,
                     half_open_calls: half,
                     max_wait_in_half_open: limit,
+                    after_half_open_limit,
+                    initial_state,
+                    jitter_permille,
+                    seed,
                 }
             },
         )
+}
+
+/// Where half-open goes at its limit, the state it starts in, the spread of
+/// its waits and the seed of that spread: mostly the defaults.
+fn extras() -> impl Strategy<Value = (State, State, u32, u64)> {
+    (
+        prop_oneof![3 => Just(State::Open), 1 => Just(State::Closed)],
+        prop_oneof![
+            6 => Just(State::Closed),
+            1 => Just(State::MetricsOnly),
+            1 => Just(State::Disabled),
+            1 => Just(State::ForcedOpen),
+        ],
+        prop_oneof![2 => Just(0u32), 1 => 1..=1000u32],
+        any::<u64>(),
+    )
 }
 
 fn count_policy() -> impl Strategy<Value = (Policy, u32)> {
@@ -171,6 +216,10 @@ fn traffic_spec() -> impl Strategy<Value = Spec> {
             wait,
             half_open_calls,
             max_wait_in_half_open: None,
+            after_half_open_limit: State::Open,
+            initial_state: State::Closed,
+            jitter_permille: 0,
+            seed: 0,
         },
     )
 }
@@ -185,6 +234,16 @@ fn check_metrics(real: Metrics, model: ModelMetrics) -> Result<(), TestCaseError
     prop_assert_eq!(real.buffered_calls, model.buffered, "buffered_calls");
     prop_assert_eq!(real.failed_calls, model.failed, "failed_calls");
     prop_assert_eq!(real.slow_calls, model.slow, "slow_calls");
+    prop_assert_eq!(
+        real.slow_failed_calls,
+        model.slow_failed,
+        "slow_failed_calls"
+    );
+    prop_assert_eq!(
+        real.slow_successful_calls,
+        model.slow - model.slow_failed,
+        "slow_successful_calls"
+    );
     prop_assert_eq!(
         real.not_permitted_calls,
         model.not_permitted,
@@ -216,6 +275,7 @@ fn check_events(events: &Events, model: &mut Model) -> Result<(), TestCaseError>
                 to: e.to,
                 rejected: e.rejected,
                 at: e.at.as_unix_nanos(),
+                reset: e.reset,
             }
         })
         .collect();
@@ -245,6 +305,7 @@ fn finish(permit: Permit<'_, ManualClock, TestClassify>, outcome: Outcome, by_me
         Outcome::Success => permit.success(),
         Outcome::Failure => permit.failure(),
         Outcome::Ignored => permit.ignored(),
+        other => permit.record(other), // no method of its own
     }
 }
 
@@ -314,14 +375,33 @@ fn run(spec: &Spec, ops: &[Op], observe_every_step: bool) -> Result<(), TestCase
             }
             Op::State => prop_assert_eq!(breaker.state(), model.state(), "state"),
             Op::Metrics => check_metrics(breaker.metrics(), model.metrics())?,
-            Op::Force(to) => {
-                model.force(to);
-                match to {
-                    State::ForcedOpen => breaker.force_open(),
-                    State::Disabled => breaker.disable(),
-                    State::MetricsOnly => breaker.metrics_only(),
-                    _ => breaker.reset(),
+            Op::Force(to) => match to {
+                State::ForcedOpen => {
+                    model.force(to);
+                    breaker.force_open();
                 }
+                State::Disabled => {
+                    model.force(to);
+                    breaker.disable();
+                }
+                State::MetricsOnly => {
+                    model.force(to);
+                    breaker.metrics_only();
+                }
+                _ => {
+                    model.reset();
+                    breaker.reset();
+                }
+            },
+            Op::Transition(target) => {
+                let expected = model.transition(target);
+                let got = match target {
+                    Target::Open => breaker.open(),
+                    Target::OpenFor(d) => breaker.open_for(d),
+                    Target::HalfOpen => breaker.half_open(),
+                    Target::Closed => breaker.close(),
+                };
+                prop_assert_eq!(got.is_ok(), expected.is_ok(), "{:?} legal?", target);
             }
         }
         check_events(&events, &mut model)?;

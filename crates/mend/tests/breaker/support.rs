@@ -48,6 +48,8 @@ pub(crate) enum CallError {
     Down,
     /// The caller's fault: ignored.
     BadRequest,
+    /// "Banned for this long": opens the breaker for it.
+    Banned(Duration),
 }
 
 /// The classifier the tests use: `Err(BadRequest)` is ignored.
@@ -58,6 +60,7 @@ fn classify_result(result: &Result<(), CallError>) -> Outcome {
         Ok(()) => Outcome::Success,
         Err(CallError::Down) => Outcome::Failure,
         Err(CallError::BadRequest) => Outcome::Ignored,
+        Err(CallError::Banned(wait)) => Outcome::OpenFor(*wait),
     }
 }
 
@@ -71,6 +74,8 @@ pub(crate) fn result_for(outcome: Outcome) -> Result<(), CallError> {
         Outcome::Success => Ok(()),
         Outcome::Failure => Err(CallError::Down),
         Outcome::Ignored => Err(CallError::BadRequest),
+        Outcome::OpenFor(wait) => Err(CallError::Banned(wait)),
+        other => panic!("no test result for {other:?}"),
     }
 }
 
@@ -115,9 +120,13 @@ pub(crate) fn configure<C: Clock, K>(
             max,
         } => b.wait_in_open_growing(base, f64::from(multiplier), max),
     };
-    b = b.half_open_calls(spec.half_open_calls);
+    b = b
+        .half_open_calls(spec.half_open_calls)
+        .initial_state(spec.initial_state)
+        .wait_in_open_jitter(f64::from(spec.jitter_permille) / 1000.0)
+        .seed(spec.seed);
     if let Some(limit) = spec.max_wait_in_half_open {
-        b = b.max_wait_in_half_open(limit);
+        b = b.max_wait_in_half_open_then(limit, spec.after_half_open_limit);
     }
     b
 }

@@ -5,21 +5,37 @@
 //!
 //! After each operation the breaker publishes [`Machine::gate`], which lets
 //! most calls (closed successes, open rejections) skip the lock entirely.
+//!
+//! Time-driven transitions (the open wait over, half-open's limit reached)
+//! happen when the breaker is next touched: a call, a record, a manual
+//! transition. There is no timer: a read reports the state a call would
+//! find ([`Machine::effective_state`]) without moving it, and the event is
+//! stamped with the time of the touch that moved it.
+//!
+//! `manual.rs` holds the transitions people ask for; `snapshot.rs` the
+//! reads.
+
+mod manual;
+mod snapshot;
 
 use std::time::Duration;
 
 use super::State;
 use super::config::{Config, Policy};
 use super::gate::{Admission, GateWord};
-use super::recorder::{Counters, Recorder, minimum_calls, percent, rate_trips};
-use super::state::Metrics;
+use super::recorder::{Counters, Recorder, rate_trips};
 use super::window::Totals;
 use crate::classify::Outcome;
 use crate::clock::Tick;
 use crate::error::Rejected;
+use crate::retry::SplitMix64;
 
 /// Generations wrap at 56 bits, the width the gate word holds.
 const GENERATION_MASK: u64 = (1 << 56) - 1;
+
+pub use manual::IllegalTransition;
+pub(crate) use manual::Target;
+pub(crate) use snapshot::Ever;
 
 /// A state change, to be announced once the lock is released.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +43,8 @@ pub(crate) struct Transition {
     pub(crate) from: State,
     pub(crate) to: State,
     pub(crate) rejected: u64,
+    /// Made by `reset()`.
+    pub(crate) reset: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -55,21 +73,17 @@ pub(crate) struct Machine {
     locked_ops: u64,
     /// Outcomes recorded on the locked path, ever.
     ever: Ever,
-}
-
-/// Outcomes recorded on the locked path since the breaker was built.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Ever {
-    pub(crate) successes: u64,
-    pub(crate) failures: u64,
-    pub(crate) ignored: u64,
-    pub(crate) slow: u64,
+    /// Open after half-open: the trials that reopened it (what an open
+    /// breaker's metrics show). `None` after opening from closed.
+    reopened_by: Option<Totals>,
+    /// Draws the open waits' jitter.
+    rng: SplitMix64,
 }
 
 impl Machine {
     pub(crate) fn new(config: &Config, counters: &Counters) -> Self {
         Machine {
-            state: State::Closed,
+            state: config.initial_state,
             generation: 0,
             recorder: Recorder::new(config, counters),
             trials: Trials::default(),
@@ -80,6 +94,8 @@ impl Machine {
             rejected_striped_at_entry: counters.rejections.total(),
             locked_ops: 0,
             ever: Ever::default(),
+            reopened_by: None,
+            rng: SplitMix64::new(config.seed),
         }
     }
 
@@ -92,17 +108,12 @@ impl Machine {
         self.locked_ops
     }
 
-    /// Outcomes recorded on the locked path, and rejections taken there.
-    pub(crate) fn ever(&self) -> (Ever, u64) {
-        (self.ever, self.rejected_locked)
-    }
-
     /// The state at `now` as a call would find it: what [`poll`](Self::poll)
     /// would move to, without moving.
-    pub(crate) fn effective_state(&self, now: Tick) -> State {
+    pub(crate) fn effective_state(&self, config: &Config, now: Tick) -> State {
         match self.state {
             State::Open if now >= self.deadline => State::HalfOpen,
-            State::HalfOpen if now >= self.deadline => State::Open,
+            State::HalfOpen if now >= self.deadline => config.after_half_open_limit,
             settled => settled,
         }
     }
@@ -119,10 +130,10 @@ impl Machine {
             State::Open if now >= self.deadline => {
                 Some(self.enter(config, counters, State::HalfOpen, now))
             }
-            State::HalfOpen if now >= self.deadline => {
-                self.reopens = self.reopens.saturating_add(1);
-                Some(self.enter(config, counters, State::Open, now))
-            }
+            State::HalfOpen if now >= self.deadline => match config.after_half_open_limit {
+                State::Closed => Some(self.enter(config, counters, State::Closed, now)),
+                _ => Some(self.reopen(config, counters, now, None)),
+            },
             _ => None,
         };
         (self.state, transition)
@@ -159,9 +170,11 @@ impl Machine {
         (result, transition)
     }
 
-    /// Records the outcome of an admitted call. Calls admitted under an
-    /// earlier state (another generation) are not counted: the conditions
-    /// they were admitted under are gone.
+    /// Records the outcome of an admitted call. Time-driven transitions
+    /// come first (a trial reporting after half-open's limit finds the
+    /// breaker already moved on). Calls admitted under an earlier state
+    /// (another generation) are not counted: the conditions they were
+    /// admitted under are gone.
     pub(crate) fn record(
         &mut self,
         config: &Config,
@@ -174,17 +187,10 @@ impl Machine {
         if !admission.records() {
             return None;
         }
-        // Counted whatever the generation: the call ran and finished so.
-        match outcome {
-            Outcome::Success => self.ever.successes += 1,
-            Outcome::Failure => self.ever.failures += 1,
-            Outcome::Ignored => self.ever.ignored += 1,
-        }
-        if slow && outcome != Outcome::Ignored {
-            self.ever.slow += 1;
-        }
+        self.ever.count(outcome, slow);
+        let (_, polled) = self.poll(config, counters, now);
         if admission.generation() != self.generation {
-            return None;
+            return polled;
         }
         if admission.trial() {
             return self.record_trial(config, counters, now, outcome, slow);
@@ -192,11 +198,16 @@ impl Machine {
         let failed = match outcome {
             Outcome::Ignored => return None,
             Outcome::Success => false,
-            Outcome::Failure => true,
+            Outcome::Failure | Outcome::OpenFor(_) => true,
         };
         let trips = self.recorder.record(config, counters, now, failed, slow);
-        (trips && self.state == State::Closed)
-            .then(|| self.enter(config, counters, State::Open, now))
+        if self.state != State::Closed {
+            return None; // MetricsOnly records, never acts.
+        }
+        match outcome {
+            Outcome::OpenFor(wait) => Some(self.open_at(counters, now + wait)),
+            _ => trips.then(|| self.open(config, counters, now)),
+        }
     }
 
     fn record_trial(
@@ -214,9 +225,16 @@ impl Machine {
                 return None;
             }
             Outcome::Success => false,
-            Outcome::Failure => true,
+            Outcome::Failure | Outcome::OpenFor(_) => true,
         };
         self.trials.totals.add_one(failed, slow);
+        if let Outcome::OpenFor(wait) = outcome {
+            let trials = self.trials.totals;
+            self.reopens = self.reopens.saturating_add(1);
+            let t = self.open_at(counters, now + wait);
+            self.reopened_by = Some(trials);
+            return Some(t);
+        }
         let all_in = self.trials.totals.calls >= config.half_open_calls;
         let reopen = match config.policy {
             Policy::Consecutive { .. } if failed => true,
@@ -225,11 +243,41 @@ impl Machine {
             Policy::Rate { .. } => rate_trips(config, self.trials.totals, true),
         };
         if reopen {
-            self.reopens = self.reopens.saturating_add(1);
-            Some(self.enter(config, counters, State::Open, now))
+            Some(self.reopen(config, counters, now, None))
         } else {
             Some(self.enter(config, counters, State::Closed, now))
         }
+    }
+
+    /// Closed to open: the wait for the current run of reopenings.
+    fn open(&mut self, config: &Config, counters: &Counters, now: Tick) -> Transition {
+        let wait = config.wait.draw(self.reopens, &mut self.rng);
+        self.open_at(counters, now + wait)
+    }
+
+    /// Half-open back to open, one reopening more (until `until`, or the
+    /// configured wait), keeping the trials that did it for the metrics.
+    fn reopen(
+        &mut self,
+        config: &Config,
+        counters: &Counters,
+        now: Tick,
+        until: Option<Tick>,
+    ) -> Transition {
+        let trials = self.trials.totals;
+        self.reopens = self.reopens.saturating_add(1);
+        let until = until.unwrap_or_else(|| now + config.wait.draw(self.reopens, &mut self.rng));
+        let t = self.open_at(counters, until);
+        self.reopened_by = Some(trials);
+        t
+    }
+
+    /// Into open until `until`.
+    fn open_at(&mut self, counters: &Counters, until: Tick) -> Transition {
+        let t = self.change(counters, State::Open);
+        self.deadline = until;
+        self.reopened_by = None;
+        t
     }
 
     /// Calls rejected in the current state so far, on either path.
@@ -238,8 +286,8 @@ impl Machine {
         self.rejected_locked_in_state + striped
     }
 
-    /// Moves to `to` (manual or automatic), resetting what the new state
-    /// starts without.
+    /// Moves to `to` (any state but open, which [`open_at`](Self::open_at)
+    /// enters), resetting what the new state starts without.
     pub(crate) fn enter(
         &mut self,
         config: &Config,
@@ -247,31 +295,37 @@ impl Machine {
         to: State,
         now: Tick,
     ) -> Transition {
-        let transition = Transition {
-            from: self.state,
-            to,
-            rejected: self.rejected_in_state(counters),
-        };
-        self.state = to;
-        self.generation = (self.generation + 1) & GENERATION_MASK;
-        self.rejected_locked_in_state = 0;
-        self.rejected_striped_at_entry = counters.rejections.total();
-        self.trials = Trials::default();
+        debug_assert_ne!(to, State::Open, "open is entered with a deadline");
+        let t = self.change(counters, to);
         match to {
-            State::Open => {
-                self.deadline = now + config.wait.after(self.reopens);
-            }
             State::HalfOpen => {
                 self.deadline = match config.max_wait_in_half_open {
                     Some(limit) => now + limit,
                     None => Tick::MAX,
                 };
             }
-            State::Closed | State::ForcedOpen | State::Disabled | State::MetricsOnly => {
+            _ => {
                 self.reopens = 0;
                 self.recorder.clear(counters, now);
             }
         }
+        t
+    }
+
+    /// What every change does: a new state and generation, its rejections
+    /// and trials counted afresh.
+    fn change(&mut self, counters: &Counters, to: State) -> Transition {
+        let transition = Transition {
+            from: self.state,
+            to,
+            rejected: self.rejected_in_state(counters),
+            reset: false,
+        };
+        self.state = to;
+        self.generation = (self.generation + 1) & GENERATION_MASK;
+        self.rejected_locked_in_state = 0;
+        self.rejected_striped_at_entry = counters.rejections.total();
+        self.trials = Trials::default();
         transition
     }
 
@@ -297,31 +351,5 @@ impl Machine {
             GateWord::new(self.state, self.generation, fast_success),
             until,
         )
-    }
-
-    /// A snapshot as of `now`, in the effective state (an open breaker
-    /// whose wait is over reads as a fresh half-open one). Moves nothing: a
-    /// count window may fold its stripes in, which changes how the window
-    /// is held, not what it holds.
-    pub(crate) fn metrics(&mut self, config: &Config, counters: &Counters, now: Tick) -> Metrics {
-        let state = self.effective_state(now);
-        let (totals, minimum) = match (self.state, state) {
-            (State::HalfOpen, State::HalfOpen) => (self.trials.totals, config.half_open_calls),
-            (_, State::HalfOpen) => (Totals::default(), config.half_open_calls),
-            _ => (
-                self.recorder.exact_totals(counters, now),
-                minimum_calls(config),
-            ),
-        };
-        let enough = totals.calls >= minimum;
-        Metrics {
-            state,
-            buffered_calls: totals.calls,
-            failed_calls: totals.failures,
-            slow_calls: totals.slow,
-            failure_rate: percent(totals.failures, totals.calls).filter(|_| enough),
-            slow_call_rate: percent(totals.slow, totals.calls).filter(|_| enough),
-            not_permitted_calls: self.rejected_locked + counters.rejections.total(),
-        }
     }
 }
