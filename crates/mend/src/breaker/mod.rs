@@ -311,6 +311,35 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         F: FnOnce() -> Result<T, E>,
         K: Classify<T, E>,
     {
+        // The common case decides with two words kept in registers (the
+        // gate's admission and `self`): no permit is built, so nothing of
+        // the caller's result type shapes what the admission costs. A panic
+        // in `f` is still recorded, by the guard's drop on unwind.
+        let gate = self.gate.0.load();
+        if let Some(admission) = gate.admission()
+            && self.slow_call_duration.is_none()
+        {
+            let unwinding = paths::RecordOnUnwind {
+                breaker: self,
+                admission,
+            };
+            let result = f();
+            std::mem::forget(unwinding);
+            if admission.records() {
+                self.record(admission, self.classify.outcome(&result), false);
+            }
+            return result.map_err(Error::Inner);
+        }
+        self.call_with_permit(f)
+    }
+
+    /// Every other call: rejections, trials, timed calls.
+    #[inline(never)]
+    fn call_with_permit<T, E, F>(&self, f: F) -> Result<T, Error<E>>
+    where
+        F: FnOnce() -> Result<T, E>,
+        K: Classify<T, E>,
+    {
         let mut permit = self.try_acquire()?;
         let result = f();
         // Recorded in place rather than by moving the permit: a moved permit

@@ -22,6 +22,28 @@ pub(super) enum SuccessTally {
     PerSecond,
 }
 
+/// Records a call admitted on the fast path if it unwinds: a failure (the
+/// call panicked), as a dropped permit would. Forgotten when the call
+/// returns.
+pub(super) struct RecordOnUnwind<'a, C: Clock, K> {
+    pub(super) breaker: &'a CircuitBreaker<C, K>,
+    pub(super) admission: Admission,
+}
+
+impl<C: Clock, K> Drop for RecordOnUnwind<'_, C, K> {
+    #[cold]
+    fn drop(&mut self) {
+        if self.admission.records() {
+            let outcome = if std::thread::panicking() {
+                Outcome::Failure
+            } else {
+                Outcome::Ignored
+            };
+            self.breaker.record(self.admission, outcome, false);
+        }
+    }
+}
+
 impl<C: Clock, K> CircuitBreaker<C, K> {
     #[cold]
     pub(super) fn acquire_locked(&self) -> Result<Ticket, Rejected> {
@@ -168,6 +190,41 @@ mod tests {
                 let _ = breaker.call(ok);
             }
             assert_eq!(locked_ops(breaker), before, "{breaker:?}");
+        }
+    }
+
+    /// The success path is the same whatever the caller's types: none of
+    /// these shapes takes the lock.
+    #[test]
+    fn successes_of_every_shape_skip_the_lock() {
+        use std::error::Error as StdError;
+        use std::io;
+        #[derive(Clone, Copy)]
+        #[allow(dead_code)] // only its size matters
+        struct Wide([u64; 8]);
+        let clock = ManualClock::new();
+        let base = || {
+            CircuitBreaker::builder("shapes")
+                .minimum_calls(10)
+                .without_logging()
+                .clock(clock.clone())
+        };
+        let breakers = [
+            base().count_window(100).build().unwrap(),
+            base().time_window(Duration::from_secs(60)).build().unwrap(),
+            base().consecutive_failures(3).build().unwrap(),
+        ];
+        for breaker in &breakers {
+            let before = locked_ops(breaker);
+            for _ in 0..100 {
+                let _ = breaker.call(|| Ok::<(), ()>(()));
+                let _ = breaker.call(|| Ok::<u64, io::Error>(1));
+                let _ = breaker.call(|| Ok::<String, io::Error>(String::new()));
+                let _ = breaker.call(|| Ok::<Wide, Box<dyn StdError + Send + Sync>>(Wide([0; 8])));
+                let _ = breaker.call(|| Ok::<(), io::Error>(()));
+            }
+            assert_eq!(locked_ops(breaker), before, "{breaker:?}");
+            assert_eq!(breaker.counters().successes, 500);
         }
     }
 

@@ -129,7 +129,55 @@ fn registries_fit_their_budget() {
     drop(standalone);
 }
 
+/// A 64-byte result, returned by value.
+#[derive(Clone, Copy)]
+#[allow(dead_code)] // only its size matters
+struct Wide([u64; 8]);
+
+/// The closed-state success of every return and error type a user writes
+/// allocates nothing (the `String` is moved through, not built).
+fn no_success_of_any_shape_allocates() {
+    use std::cell::Cell;
+    use std::error::Error as StdError;
+    use std::io;
+    let clock = ManualClock::new();
+    let moved = Cell::new(Some(String::from("moved through every call")));
+    macro_rules! shape {
+        ($breaker:expr, $name:literal, $op:expr) => {{
+            let _ = $breaker.call($op); // claims this thread's stripe slot
+            let blocks = blocks_allocated_by(|| {
+                for _ in 0..1_000 {
+                    let _ = $breaker.call($op);
+                }
+            });
+            assert_eq!(blocks, 0, "{}: {} allocated", $name, $breaker.name());
+        }};
+    }
+    for (_, breaker) in breakers(&clock) {
+        shape!(breaker, "Result<(), ()>", || Ok::<(), ()>(()));
+        shape!(breaker, "Result<u64, io::Error>", || Ok::<u64, io::Error>(
+            7
+        ));
+        shape!(breaker, "Result<Wide, Box<dyn Error>>", || {
+            Ok::<Wide, Box<dyn StdError + Send + Sync>>(Wide([1; 8]))
+        });
+        let string = |moved: &Cell<Option<String>>| {
+            let s = moved.take().unwrap();
+            let out = breaker.call(|| Ok::<String, io::Error>(s)).unwrap();
+            moved.set(Some(out));
+        };
+        string(&moved);
+        let blocks = blocks_allocated_by(|| {
+            for _ in 0..1_000 {
+                string(&moved);
+            }
+        });
+        assert_eq!(blocks, 0, "Result<String, io::Error> allocated");
+    }
+}
+
 fn no_call_path_allocates() {
+    no_success_of_any_shape_allocates();
     let clock = ManualClock::new();
     for (name, breaker) in breakers(&clock) {
         let _ = breaker.call(ok); // claims this thread's stripe slot
