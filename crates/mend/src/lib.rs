@@ -13,6 +13,7 @@
 //! | [`clock`] | the three readings of time every policy uses, and clocks tests can drive |
 //! | [`classify`] | which results are successes, failures or ignored; which errors are transient |
 //! | [`observe`] | state-change events (each area owns its own), subscribers, the `tracing` bridge |
+//! | `metrics` | every policy's counters through the `metrics` facade, Prometheus text (features `metrics`, `prometheus`) |
 //! | [`error`] | [`Rejected`] (refused to run), [`Elapsed`] (ran out of time), [`Error<E>`] |
 //!
 //! Every policy has the same shape: a plain struct built by a builder named
@@ -34,11 +35,13 @@
 //! | `http-date` | yes | the HTTP-date form of `Retry-After` in [`retry::parse_retry_after`] | httpdate |
 //! | `serde` | yes | `Serialize` / `Deserialize` for [`clock::Tick`] and [`clock::Timestamp`] | serde |
 //! | `checkpoint` | yes | [`checkpoint`] | serde, serde_json, crc32c, rustix's `fs` |
+//! | `metrics` | no | [`metrics`]: every policy's counters through the `metrics` facade | metrics |
+//! | `prometheus` | no | [`metrics::prometheus`]: the Prometheus text, a scrape endpoint, an axum router | metrics-exporter-prometheus, axum, tokio |
 //!
 //! With `default-features = false` a breaker (with its registry, retry,
 //! bulkhead and composition) needs only dashmap, foldhash, parking_lot,
 //! rustix and thiserror. Later areas add their own features as they land:
-//! `metrics`, `tower`, `health`, `supervise`, `sqlite`, `process`.
+//! `tower`, `health`, `supervise`, `sqlite`, `process`.
 //!
 //! # Examples
 //!
@@ -80,6 +83,8 @@ pub mod compose;
 mod config;
 pub mod error;
 pub mod limit;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod observe;
 pub mod retry;
 mod stripes;

@@ -124,6 +124,8 @@ mod controls;
 mod event;
 mod gate;
 mod machine;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod paths;
 mod permit;
 mod reads;
@@ -232,7 +234,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
             gate: Padded(Gate::new(word, until)),
             tally,
             slow_call_duration: config.slow_call_duration(),
-            timing: timing::Timing::new(config.slow_call_duration().is_some()),
+            timing: timing::Timing::new(config.slow_call_duration().is_some(), &config.name),
             coarse_lag: clock.coarse_resolution(),
             counters,
             clock,
@@ -352,6 +354,11 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
     /// outcome. If the returned future is dropped before it finishes, the
     /// call counts as ignored and any trial slot it held is given back.
     ///
+    /// The call runs in a `TRACE` span `mend.call` (fields `area`,
+    /// `component`) when a `tracing` subscriber wants it; otherwise no span
+    /// is made. (Sync calls carry no span: their success path stays a few
+    /// nanoseconds.)
+    ///
     /// # Errors
     ///
     /// As [`call`](CircuitBreaker::call).
@@ -362,7 +369,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         K: Classify<T, E>,
     {
         let permit = self.try_acquire()?;
-        let result = f().await;
+        let result = crate::observe::in_span("breaker", self.name(), f()).await;
         permit.record_result(&result);
         result.map_err(Error::Inner)
     }

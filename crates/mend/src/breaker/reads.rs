@@ -35,7 +35,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
     /// read that changes nothing; the lock is taken briefly to read the
     /// locked path's counts.
     pub fn counters(&self) -> BreakerCounters {
-        let (ever, rejected_locked) = self.machine.0.lock().ever();
+        let (ever, rejected_locked, entered) = self.machine.0.lock().ever();
         let (timed_calls, time_in_timed_calls) = self.timing.totals();
         BreakerCounters {
             successes: ever.successes + self.counters.lock_free_successes(),
@@ -45,6 +45,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
             rejected: rejected_locked + self.counters.rejections.total(),
             timed_calls,
             time_in_timed_calls,
+            entered,
         }
     }
 }

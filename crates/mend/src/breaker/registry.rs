@@ -97,6 +97,11 @@ pub struct BreakerRegistry<Key, C = SystemClock, K = DefaultClassify> {
     idle_after: Duration,
     sweep_interval: Duration,
     last_sweep: Mutex<Option<Tick>>,
+    /// What evicted breakers had counted, so totals never go back.
+    retired: Mutex<super::BreakerCounters>,
+    /// Export a series per key (bounded by `max_keys`) besides the sums.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    metrics_per_key: bool,
 }
 
 /// Builds a [`BreakerRegistry`]; made by [`BreakerRegistry::builder`].
@@ -107,6 +112,7 @@ pub struct BreakerRegistryBuilder<C, K> {
     max_keys: usize,
     idle_after: Duration,
     sweep_interval: Duration,
+    metrics_per_key: bool,
 }
 
 impl BreakerRegistry<()> {
@@ -121,6 +127,7 @@ impl BreakerRegistry<()> {
             max_keys: 10_000,
             idle_after: Duration::from_secs(600),
             sweep_interval: Duration::from_secs(1),
+            metrics_per_key: false,
         }
     }
 }
@@ -141,6 +148,16 @@ impl<C: Clock, K> BreakerRegistryBuilder<C, K> {
     /// How long a closed breaker must go untouched before it may be evicted.
     pub fn idle_after(mut self, idle: Duration) -> Self {
         self.idle_after = idle;
+        self
+    }
+
+    /// Exports every key's breaker as series of its own (named
+    /// `"{template}/{key}"`), besides the registry's sums; at most
+    /// `max_keys` of them. Off by default: keys often come from requests
+    /// (hosts, tenants), and a series per key is what metrics backends
+    /// struggle with.
+    pub fn metrics_per_key(mut self, on: bool) -> Self {
+        self.metrics_per_key = on;
         self
     }
 
@@ -176,6 +193,8 @@ impl<C: Clock, K> BreakerRegistryBuilder<C, K> {
             idle_after: self.idle_after,
             sweep_interval: self.sweep_interval,
             last_sweep: Mutex::new(None),
+            retired: Mutex::new(super::BreakerCounters::default()),
+            metrics_per_key: self.metrics_per_key,
         })
     }
 }
@@ -278,6 +297,7 @@ where
                 && slot.breaker.state() == State::Closed
                 && slot.breaker.activity() == activity;
             if idle && evictable {
+                self.retired.lock().add(slot.breaker.counters());
                 evicted += 1;
                 return false;
             }
@@ -306,5 +326,38 @@ impl<Key, C: Clock, K> fmt::Debug for BreakerRegistry<Key, C, K> {
             .field("max_keys", &self.max_keys)
             .field("idle_after", &self.idle_after)
             .finish_non_exhaustive()
+    }
+}
+
+impl<Key: Hash + Eq, C, K> BreakerRegistry<Key, C, K> {
+    /// The registry's name (its template's).
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// Every call its breakers have seen, summed over the keys held and the
+    /// ones evicted: counts that never go back. A read that changes nothing.
+    pub fn counters(&self) -> super::BreakerCounters
+    where
+        C: Clock,
+    {
+        let mut total = *self.retired.lock();
+        for slot in self.map.iter() {
+            total.add(slot.breaker.counters());
+        }
+        total
+    }
+
+    /// Visits every breaker held now.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn for_each(&self, mut visit: impl FnMut(&CircuitBreaker<C, K>)) {
+        for slot in self.map.iter() {
+            visit(&slot.breaker);
+        }
+    }
+
+    #[cfg(feature = "metrics")]
+    pub(crate) fn exports_per_key(&self) -> bool {
+        self.metrics_per_key
     }
 }

@@ -35,6 +35,30 @@ impl State {
     }
 }
 
+impl State {
+    /// Every state, in a fixed order.
+    pub const ALL: [State; 6] = [
+        State::Closed,
+        State::Open,
+        State::HalfOpen,
+        State::ForcedOpen,
+        State::Disabled,
+        State::MetricsOnly,
+    ];
+
+    /// The state's place in [`ALL`](Self::ALL).
+    pub(crate) fn index(self) -> usize {
+        match self {
+            State::Closed => 0,
+            State::Open => 1,
+            State::HalfOpen => 2,
+            State::ForcedOpen => 3,
+            State::Disabled => 4,
+            State::MetricsOnly => 5,
+        }
+    }
+}
+
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -94,9 +118,31 @@ pub struct BreakerCounters {
     pub timed_calls: u64,
     /// The time those calls took, together.
     pub time_in_timed_calls: Duration,
+    /// Changes into each state, in [`State::ALL`] order.
+    pub(crate) entered: [u64; 6],
 }
 
 impl BreakerCounters {
+    /// Changes into `state` since the breaker was built (a change to the
+    /// state it was in, re-entered quietly, does not count).
+    pub fn entered(&self, state: State) -> u64 {
+        self.entered[state.index()]
+    }
+
+    /// Adds another breaker's counts (a registry's sums).
+    pub(crate) fn add(&mut self, other: BreakerCounters) {
+        for (mine, theirs) in self.entered.iter_mut().zip(other.entered) {
+            *mine += theirs;
+        }
+        self.successes += other.successes;
+        self.failures += other.failures;
+        self.ignored += other.ignored;
+        self.slow += other.slow;
+        self.rejected += other.rejected;
+        self.timed_calls += other.timed_calls;
+        self.time_in_timed_calls += other.time_in_timed_calls;
+    }
+
     /// Calls that ran and were recorded: successes, failures and ignored.
     pub fn calls(&self) -> u64 {
         self.successes + self.failures + self.ignored

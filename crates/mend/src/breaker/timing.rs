@@ -10,28 +10,52 @@ use crate::tally::Tally;
 const CALLS: usize = 0;
 const NANOS: usize = 1;
 
-/// Timed calls and their total duration, on per-thread stripes.
-#[derive(Debug)]
-pub(crate) struct Timing(Option<Tally<2>>);
+/// Timed calls and their total duration, on per-thread stripes; with the
+/// `metrics` feature, a histogram of them too (bound to the recorder
+/// installed when the breaker was built).
+pub(crate) struct Timing {
+    tally: Option<Tally<2>>,
+    #[cfg(feature = "metrics")]
+    histogram: Option<::metrics::Histogram>,
+}
+
+impl std::fmt::Debug for Timing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timing")
+            .field("timed", &self.tally.is_some())
+            .finish()
+    }
+}
 
 impl Timing {
     /// Counters when calls are timed; nothing otherwise.
-    pub(crate) fn new(timed: bool) -> Self {
-        Timing(timed.then(Tally::new))
+    pub(crate) fn new(timed: bool, name: &str) -> Self {
+        let _ = name;
+        Timing {
+            tally: timed.then(Tally::new),
+            #[cfg(feature = "metrics")]
+            histogram: timed.then(|| {
+                ::metrics::histogram!("mend_breaker_call_duration_seconds", "breaker" => name.to_owned())
+            }),
+        }
     }
 
     /// One timed call that took `took`.
     #[inline]
     pub(crate) fn add(&self, took: Duration) {
-        if let Some(tally) = &self.0 {
+        if let Some(tally) = &self.tally {
             tally.add(CALLS);
             tally.add_n(NANOS, duration_nanos(took));
+        }
+        #[cfg(feature = "metrics")]
+        if let Some(histogram) = &self.histogram {
+            histogram.record(took.as_secs_f64());
         }
     }
 
     /// Timed calls, and the time they took together.
     pub(crate) fn totals(&self) -> (u64, Duration) {
-        let Some(tally) = &self.0 else {
+        let Some(tally) = &self.tally else {
             return (0, Duration::ZERO);
         };
         let nanos = tally.get_wide(NANOS);

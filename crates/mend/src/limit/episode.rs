@@ -22,6 +22,8 @@ pub(crate) struct Episodes {
     last_refusal: AtomicU64,
     /// The limit's refusal count when the episode began.
     refused_before: AtomicU64,
+    /// Episodes begun, ever.
+    began: AtomicU64,
 }
 
 /// What a call did to the episode.
@@ -51,6 +53,7 @@ impl Episodes {
             {
                 self.refused_before
                     .store(refused().saturating_sub(1), Relaxed);
+                self.began.fetch_add(1, Relaxed);
                 return Some(Change::Began);
             }
             return None;
@@ -73,6 +76,12 @@ impl Episodes {
             return None;
         }
         self.end(last, second(), refused)
+    }
+
+    /// Episodes begun since the limit was made.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn began(&self) -> u64 {
+        self.began.load(Relaxed)
     }
 
     #[cold]

@@ -23,6 +23,17 @@ pub enum LimitKind {
 }
 
 impl LimitKind {
+    /// The kind as a metrics label: `"bulkhead"`, `"rate_limiter"`,
+    /// `"keyed_rate_limiter"`, `"timeout"`.
+    pub fn label(self) -> &'static str {
+        match self {
+            LimitKind::Bulkhead => "bulkhead",
+            LimitKind::RateLimiter => "rate_limiter",
+            LimitKind::KeyedRateLimiter => "keyed_rate_limiter",
+            LimitKind::Timeout => "timeout",
+        }
+    }
+
     /// The kind's name: `"bulkhead"`, `"rate limiter"`, ...
     pub fn as_str(self) -> &'static str {
         match self {

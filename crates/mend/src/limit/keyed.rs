@@ -161,6 +161,12 @@ impl<C: Clock> KeyedRateLimiterBuilder<C> {
 }
 
 impl<K: Hash + Eq + Clone, C: Clock> KeyedRateLimiter<K, C> {
+    /// Its name, kind, subscribers and episodes.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn reporter(&self) -> &super::episode::Reporter {
+        &self.reporter
+    }
+
     /// The limiter's name.
     pub fn name(&self) -> &str {
         &self.reporter.name

@@ -52,6 +52,8 @@ mod event;
 mod governed;
 #[cfg(feature = "rate-limit")]
 mod keyed;
+#[cfg(feature = "metrics")]
+mod metrics;
 #[cfg(feature = "rate-limit")]
 mod rate;
 #[cfg(feature = "tokio")]

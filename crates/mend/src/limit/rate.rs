@@ -123,6 +123,12 @@ impl<C: Clock> RateLimiterBuilder<C> {
 }
 
 impl<C: Clock> RateLimiter<C> {
+    /// Its name, kind, subscribers and episodes.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn reporter(&self) -> &super::episode::Reporter {
+        &self.reporter
+    }
+
     /// The limiter's name.
     pub fn name(&self) -> &str {
         &self.reporter.name

@@ -116,6 +116,12 @@ impl<C: Clock> TimeoutBuilder<C> {
 }
 
 impl<C: Clock> Timeout<C> {
+    /// Its name, kind, subscribers and episodes.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn reporter(&self) -> &super::episode::Reporter {
+        &self.reporter
+    }
+
     /// The timeout's name.
     pub fn name(&self) -> &str {
         &self.reporter.name

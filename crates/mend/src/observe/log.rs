@@ -65,3 +65,31 @@ mod tests {
         }
     }
 }
+
+/// Runs `future` inside a `TRACE` span `mend.call` carrying the area and
+/// the component's name, only when a subscriber wants such spans: when
+/// none does, the future runs as it is (one check of a cached interest).
+#[cfg(feature = "tracing")]
+pub(crate) async fn in_span<F: std::future::Future>(
+    area: &'static str,
+    component: &str,
+    future: F,
+) -> F::Output {
+    use tracing::Instrument;
+    let span = tracing::trace_span!("mend.call", area, component);
+    if span.is_disabled() {
+        future.await
+    } else {
+        future.instrument(span).await
+    }
+}
+
+/// Without `tracing` there are no spans.
+#[cfg(not(feature = "tracing"))]
+pub(crate) async fn in_span<F: std::future::Future>(
+    _area: &'static str,
+    _component: &str,
+    future: F,
+) -> F::Output {
+    future.await
+}

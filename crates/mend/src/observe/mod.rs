@@ -55,6 +55,7 @@ use std::sync::Arc;
 use crate::clock::Timestamp;
 
 pub use log::LogEvents;
+pub(crate) use log::in_span;
 #[cfg(feature = "tracing")]
 pub(crate) use log::log_at;
 pub(crate) use throttle::LineThrottle;

@@ -244,6 +244,10 @@ impl<C: Clock, K, H, S: Sleep> RetryBuilder<C, K, H, S> {
         if let Some(deadline) = c.deadline {
             check.positive("deadline", deadline)?;
         }
+        #[cfg(feature = "metrics")]
+        let durations = c
+            .deadline
+            .map(|_| super::metrics::duration_histogram(&c.name));
         Ok(Retry {
             config: self.config,
             subscribers: self.subscribers,
@@ -253,6 +257,8 @@ impl<C: Clock, K, H, S: Sleep> RetryBuilder<C, K, H, S> {
             sleep: self.sleep,
             streams: AtomicU64::new(0),
             counts: super::counters::Counts::default(),
+            #[cfg(feature = "metrics")]
+            durations,
         })
     }
 }

@@ -92,6 +92,8 @@ mod error;
 mod event;
 pub(crate) mod hint;
 mod jitter;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod run;
 #[cfg(feature = "tokio")]
 mod run_async;
@@ -132,6 +134,9 @@ pub struct Retry<C = SystemClock, K = DefaultClassify, H = DefaultHint, S = Thre
     /// Jitter streams handed out, so concurrent calls draw different delays.
     streams: AtomicU64,
     counts: counters::Counts,
+    /// Whole-call durations, for a retry with a deadline (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    durations: Option<::metrics::Histogram>,
 }
 
 impl Retry {
@@ -178,6 +183,8 @@ impl<C: Clock, K, H, S: Sleep> Retry<C, K, H, S> {
         F: FnMut() -> Result<T, X>,
     {
         let mut run = Run::start(self);
+        #[cfg(feature = "metrics")]
+        let _timer = self.call_timer(run.deadline_tick());
         loop {
             let error = match f() {
                 Ok(value) => return Ok(value),
@@ -198,6 +205,33 @@ impl<C: Clock, K, H, S: Sleep> Retry<C, K, H, S> {
 }
 
 impl<C, K, H, S> Retry<C, K, H, S> {
+    /// Times a call that has a deadline (started at `deadline - the
+    /// retry's deadline`) into the durations histogram.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn call_timer(
+        &self,
+        deadline: Option<crate::clock::Tick>,
+    ) -> Option<metrics::CallTimer<'_, C>>
+    where
+        C: Clock,
+    {
+        let (histogram, at, whole) = (self.durations.as_ref()?, deadline?, self.config.deadline?);
+        Some(metrics::CallTimer {
+            histogram,
+            clock: &self.clock,
+            started: crate::clock::Tick::from_nanos(
+                at.as_nanos()
+                    .saturating_sub(crate::clock::duration_nanos(whole)),
+            ),
+        })
+    }
+
+    /// The retry's name, whatever its clock.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn name_str(&self) -> &str {
+        &self.config.name
+    }
+
     /// What the retry has counted so far (a read that changes nothing).
     pub fn counters(&self) -> RetryCounters {
         self.counts.snapshot()

@@ -108,6 +108,8 @@ impl<C: Clock, K, H, S> Retry<C, K, H, S> {
     {
         let this: &Self = &retry;
         let deadline = Run::begin(this);
+        #[cfg(feature = "metrics")]
+        let _timer = this.call_timer(deadline);
         let first = match deadline {
             None => f().await,
             Some(at) => {

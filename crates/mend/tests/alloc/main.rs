@@ -82,6 +82,46 @@ fn no_call_path_allocates_and_registries_fit_their_budget() {
     let _profiler = dhat::Profiler::builder().testing().build();
     no_call_path_allocates();
     registries_fit_their_budget();
+    #[cfg(feature = "prometheus")]
+    exported_series_are_small();
+}
+
+/// The Prometheus recorder's heap per exported series, measured on a
+/// registry exporting a series set per key.
+#[cfg(feature = "prometheus")]
+fn exported_series_are_small() {
+    use mend::metrics::Collector;
+    use mend::metrics::prometheus::Exporter;
+    use std::sync::Arc;
+    const KEYS: u64 = 2_000;
+    const BUDGET_PER_SERIES: u64 = 1_024;
+    let exporter = Exporter::install().unwrap();
+    let registry = Arc::new(
+        BreakerRegistry::builder(CircuitBreaker::builder("hosts").without_logging())
+            .max_keys(KEYS as usize)
+            .metrics_per_key(true)
+            .build::<u64>()
+            .unwrap(),
+    );
+    for key in 0..KEYS {
+        let _ = registry.get(&key).unwrap().call(ok);
+    }
+    let collector = Collector::new();
+    collector.register(&registry);
+    let before = dhat::HeapStats::get().curr_bytes;
+    collector.collect();
+    let held = (dhat::HeapStats::get().curr_bytes - before) as u64;
+    let text = exporter.render(&collector);
+    let series = text.lines().filter(|l| l.starts_with("mend_")).count() as u64;
+    println!(
+        "prometheus recorder: {series} series, {} bytes each",
+        held / series
+    );
+    assert!(
+        held / series <= BUDGET_PER_SERIES,
+        "{} bytes per series",
+        held / series
+    );
 }
 
 /// Heap bytes per key a registry may hold, by window: 100,000 keys of

@@ -9,6 +9,7 @@ mod config;
 mod counters;
 mod hints;
 mod limit_events;
+mod metrics;
 mod nesting;
 mod owned;
 mod rate;

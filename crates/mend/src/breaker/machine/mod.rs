@@ -78,6 +78,8 @@ pub(crate) struct Machine {
     reopened_by: Option<Totals>,
     /// Draws the open waits' jitter.
     rng: SplitMix64,
+    /// Changes into each state (`State::ALL` order), ever.
+    entered: [u64; 6],
 }
 
 impl Machine {
@@ -96,6 +98,7 @@ impl Machine {
             ever: Ever::default(),
             reopened_by: None,
             rng: SplitMix64::new(config.seed),
+            entered: [0; 6],
         }
     }
 
@@ -321,6 +324,9 @@ impl Machine {
             rejected: self.rejected_in_state(counters),
             reset: false,
         };
+        if self.state != to {
+            self.entered[to.index()] += 1;
+        }
         self.state = to;
         self.generation = (self.generation + 1) & GENERATION_MASK;
         self.rejected_locked_in_state = 0;

@@ -34,9 +34,10 @@ impl Ever {
 }
 
 impl Machine {
-    /// Outcomes recorded on the locked path, and rejections taken there.
-    pub(crate) fn ever(&self) -> (Ever, u64) {
-        (self.ever, self.rejected_locked)
+    /// Outcomes recorded on the locked path, rejections taken there, and
+    /// changes into each state.
+    pub(crate) fn ever(&self) -> (Ever, u64, [u64; 6]) {
+        (self.ever, self.rejected_locked, self.entered)
     }
 
     /// A snapshot as of `now`, in the effective state. An open breaker

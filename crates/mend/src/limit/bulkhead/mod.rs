@@ -267,6 +267,12 @@ impl<C: Clock> Bulkhead<C> {
         }
     }
 
+    /// Its name, kind, subscribers and episodes.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn reporter(&self) -> &super::episode::Reporter {
+        &self.reporter
+    }
+
     /// The bulkhead's name.
     pub fn name(&self) -> &str {
         &self.reporter.name

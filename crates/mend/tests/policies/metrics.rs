@@ -1,0 +1,277 @@
+//! The metrics bridge end to end: real policies, a real scrape over HTTP
+//! on 127.0.0.1, the text checked value by value and by `promtool check
+//! metrics` (Prometheus's own parser and linter).
+//!
+//! promtool comes from `$PROMTOOL` or the `PATH`; `.ci/run` installs it.
+//! Under `CI=true` a missing promtool fails the test.
+
+#![cfg(feature = "prometheus")]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use mend::breaker::{BreakerRegistry, CircuitBreaker};
+use mend::limit::{Bulkhead, KeyedRateLimiter, Quota, RateLimiter, Timeout};
+use mend::metrics::Collector;
+use mend::metrics::prometheus::Exporter;
+use mend::retry::{Backoff, Retry};
+
+/// The process's one recorder.
+fn exporter() -> &'static Exporter {
+    static EXPORTER: OnceLock<Exporter> = OnceLock::new();
+    EXPORTER.get_or_init(|| Exporter::install().expect("the only recorder"))
+}
+
+/// `GET path` over a fresh connection; the body.
+fn get(addr: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    body.to_owned()
+}
+
+/// The value of the series `series` (name and labels, as rendered).
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no series {series} in\n{text}"))
+}
+
+fn promtool() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PROMTOOL") {
+        return Some(PathBuf::from(path));
+    }
+    let found = Command::new("promtool")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    found.then(|| PathBuf::from("promtool"))
+}
+
+/// Runs `promtool check metrics` on `text`.
+fn check_with_promtool(text: &str) {
+    let Some(promtool) = promtool() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "promtool is missing: .ci/run installs it"
+        );
+        eprintln!("promtool not found: the text was checked value by value only");
+        return;
+    };
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scrape_reads_every_policy_and_promtool_accepts_it() {
+    let exporter = exporter();
+    let collector = Arc::new(Collector::new());
+
+    let breaker = Arc::new(
+        CircuitBreaker::builder("payments")
+            .count_window(10)
+            .minimum_calls(4)
+            .slow_call_duration(Duration::from_secs(5))
+            .without_logging()
+            .build()
+            .unwrap(),
+    );
+    let retry = Arc::new(
+        Retry::builder("payments")
+            .max_attempts(3)
+            .backoff(Backoff::constant(Duration::from_millis(1)))
+            .deadline(Duration::from_secs(5))
+            .without_logging()
+            .build()
+            .unwrap(),
+    );
+    let bulkhead = Arc::new(Bulkhead::builder("db").max_concurrent(1).build().unwrap());
+    let quota = Quota::per_minute(NonZeroU32::new(2).unwrap());
+    let limiter = Arc::new(RateLimiter::builder("api", quota).build().unwrap());
+    let keyed = Arc::new(
+        KeyedRateLimiter::builder("per-user", quota)
+            .build::<u32>()
+            .unwrap(),
+    );
+    let timeout = Arc::new(
+        Timeout::builder("search", Duration::from_millis(20))
+            .build()
+            .unwrap(),
+    );
+    let registry = Arc::new(
+        BreakerRegistry::builder(CircuitBreaker::builder("hosts").without_logging())
+            .max_keys(1_000)
+            .build::<u32>()
+            .unwrap(),
+    );
+    collector.register(&breaker);
+    collector.register(&retry);
+    collector.register(&bulkhead);
+    collector.register(&limiter);
+    collector.register(&keyed);
+    collector.register(&timeout);
+    collector.register(&registry);
+    let per_key = Arc::new(
+        BreakerRegistry::builder(CircuitBreaker::builder("tenants").without_logging())
+            .max_keys(10)
+            .metrics_per_key(true)
+            .build::<u32>()
+            .unwrap(),
+    );
+    collector.register(&per_key);
+    for tenant in 0..3 {
+        let _ = per_key
+            .get(&tenant)
+            .unwrap()
+            .call(|| Ok::<_, std::io::Error>(()));
+    }
+
+    for _ in 0..3 {
+        breaker.call(|| Ok::<_, std::io::Error>(())).unwrap();
+    }
+    for _ in 0..4 {
+        // The third failure (3 of 6, 50 %) opens it; the fourth is refused.
+        let _ = breaker.call(|| Err::<(), _>(std::io::Error::other("down")));
+    }
+    let _ = breaker.call(|| Ok::<_, std::io::Error>(())); // refused too
+    let mut n = 0;
+    retry
+        .call(|| {
+            n += 1;
+            if n < 3 {
+                Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset))
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap();
+    let held = bulkhead.try_acquire().unwrap();
+    assert!(bulkhead.try_acquire().is_err());
+    for _ in 0..3 {
+        let _ = limiter.check();
+    }
+    for user in [1, 1, 1, 2] {
+        let _ = keyed.check(&user);
+    }
+    let hang = || async {
+        std::future::pending::<()>().await;
+        Ok::<(), std::io::Error>(())
+    };
+    assert!(timeout.call_async(hang).await.is_err());
+    for host in 0..100 {
+        let _ = registry
+            .get(&host)
+            .unwrap()
+            .call(|| Ok::<_, std::io::Error>(()));
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(exporter.clone().serve(listener, collector.clone()));
+    let text = tokio::task::spawn_blocking(move || get(addr, "/metrics"))
+        .await
+        .unwrap();
+    drop(held);
+
+    let p = |series: &str| value(&text, series);
+    assert_eq!(
+        p(r#"mend_breaker_calls_total{breaker="payments",outcome="success"}"#),
+        3.0
+    );
+    assert_eq!(
+        p(r#"mend_breaker_calls_total{breaker="payments",outcome="failure"}"#),
+        3.0
+    );
+    assert_eq!(p(r#"mend_breaker_rejected_total{breaker="payments"}"#), 2.0);
+    assert_eq!(
+        p(r#"mend_breaker_state{breaker="payments",state="open"}"#),
+        1.0
+    );
+    assert_eq!(
+        p(r#"mend_breaker_transitions_total{breaker="payments",to="open"}"#),
+        1.0
+    );
+    assert_eq!(
+        p(r#"mend_breaker_call_duration_seconds_count{breaker="payments"}"#),
+        6.0,
+        "every timed call"
+    );
+    assert_eq!(p(r#"mend_retry_attempts_total{retry="payments"}"#), 3.0);
+    assert_eq!(p(r#"mend_retry_retries_total{retry="payments"}"#), 2.0);
+    assert_eq!(
+        p(r#"mend_retry_call_duration_seconds_count{retry="payments"}"#),
+        1.0
+    );
+    assert_eq!(p(r#"mend_bulkhead_rejected_total{bulkhead="db"}"#), 1.0);
+    assert_eq!(p(r#"mend_bulkhead_in_flight{bulkhead="db"}"#), 1.0);
+    assert_eq!(p(r#"mend_rate_limiter_rejected_total{limiter="api"}"#), 1.0);
+    assert_eq!(
+        p(r#"mend_rate_limiter_admitted_total{limiter="per-user"}"#),
+        3.0
+    );
+    assert_eq!(p(r#"mend_rate_limiter_keys{limiter="per-user"}"#), 2.0);
+    assert_eq!(p(r#"mend_timeout_elapsed_total{timeout="search"}"#), 1.0);
+    assert_eq!(
+        p(r#"mend_limit_episodes_total{limit="db",kind="bulkhead"}"#),
+        1.0
+    );
+    // 100 keys: summed under the registry's name, no series per key.
+    assert_eq!(p(r#"mend_breaker_registry_keys{registry="hosts"}"#), 100.0);
+    assert_eq!(
+        p(r#"mend_breaker_calls_total{breaker="hosts",outcome="success"}"#),
+        100.0
+    );
+    assert!(
+        !text.contains("hosts/"),
+        "no series per key unless asked for"
+    );
+    assert_eq!(
+        p(r#"mend_breaker_calls_total{breaker="tenants/2",outcome="success"}"#),
+        1.0,
+        "asked for: a series per key"
+    );
+    assert!(text.contains("# TYPE mend_breaker_call_duration_seconds histogram"));
+
+    check_with_promtool(&text);
+    server.abort();
+}
