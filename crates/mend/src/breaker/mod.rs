@@ -290,10 +290,22 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
                 let now = self.clock.coarse();
                 let until = self.gate.0.until();
                 if now < until {
-                    self.counters.rejections.add();
-                    return Err(Rejected::Open {
-                        retry_after: (until - now) + self.coarse_lag,
-                    });
+                    let left = until - now;
+                    // The coarse clock should lag by at most its
+                    // resolution, which `retry_after` covers; on a loaded
+                    // VM a kernel tick can run later still. So near the end
+                    // of the wait (two lags) the precise clock decides: a
+                    // caller who waited out `retry_after` by it is let
+                    // through, and the wait is never shortened (the
+                    // precise time must be a whole lag past the deadline).
+                    if left > self.coarse_lag * 2 || self.clock.precise() < until + self.coarse_lag
+                    {
+                        self.counters.rejections.add();
+                        return Err(Rejected::Open {
+                            retry_after: left + self.coarse_lag,
+                        });
+                    }
+                    return self.acquire_locked_at_deadline(until);
                 }
                 self.acquire_locked()
             }

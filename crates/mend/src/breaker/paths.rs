@@ -57,6 +57,28 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
             })
     }
 
+    /// The open wait is over by the precise clock, though not yet by the
+    /// coarse one: acquire as of `deadline` if the breaker is still open
+    /// until then (the machine's time never runs ahead of the deadline it
+    /// set; any other state is decided at the coarse time as usual).
+    #[cold]
+    pub(super) fn acquire_locked_at_deadline(&self, deadline: Tick) -> Result<Ticket, Rejected> {
+        let mut machine = self.machine.0.lock();
+        if !machine.open_until(deadline) {
+            drop(machine);
+            return self.acquire_locked();
+        }
+        machine.touch();
+        let (result, transition) = machine.acquire(&self.config, &self.counters, deadline);
+        let (word, until) = machine.gate(&self.config, &self.counters, deadline);
+        self.gate.0.publish(word, until);
+        drop(machine);
+        if let Some(t) = transition {
+            self.announce(t);
+        }
+        result.map(|admission| Ticket::new(self, admission))
+    }
+
     /// A reading that changes whenever a call, a rejection or a locked
     /// operation touches the breaker (how a registry tells idle breakers).
     pub(crate) fn activity(&self) -> u64 {

@@ -19,9 +19,16 @@ fn waiting_out_retry_after_by_the_precise_clock_is_let_through() {
             .without_logging()
             .build()
             .unwrap();
-        let _ = breaker.call(|| Err::<(), _>("down"));
-        let Err(Rejected::Open { retry_after }) = breaker.try_acquire() else {
-            panic!("the breaker must be open");
+        // A thread descheduled for longer than the wait (a loaded machine)
+        // finds the breaker half-open already: trip it again until the
+        // rejection is seen.
+        let retry_after = loop {
+            let _ = breaker.call(|| Err::<(), _>("down"));
+            match breaker.try_acquire() {
+                Err(Rejected::Open { retry_after }) => break retry_after,
+                Ok(trial) => trial.failure(),
+                Err(other) => panic!("unexpected {other:?}"),
+            }
         };
         let clock = SystemClock;
         let deadline = clock.precise() + retry_after;

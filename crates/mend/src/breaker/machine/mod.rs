@@ -121,6 +121,11 @@ impl Machine {
         }
     }
 
+    /// Whether the breaker is open with its wait ending exactly at `deadline`.
+    pub(crate) fn open_until(&self, deadline: Tick) -> bool {
+        self.state == State::Open && self.deadline == deadline
+    }
+
     /// The state at `now`, after any transition that time alone causes
     /// (open wait over, half-open limit reached).
     pub(crate) fn poll(
