@@ -13,6 +13,7 @@
 //! | [`clock`] | the three readings of time every policy uses, and clocks tests can drive |
 //! | [`classify`] | which results are successes, failures or ignored; which errors are transient |
 //! | [`observe`] | state-change events (each area owns its own), subscribers, the `tracing` bridge |
+//! | `health` | health checks with Kubernetes probe semantics that trigger recovery; health+json reports (feature `health`) |
 //! | `metrics` | every policy's counters through the `metrics` facade, Prometheus text (features `metrics`, `prometheus`) |
 //! | [`error`] | [`Rejected`] (refused to run), [`Elapsed`] (ran out of time), [`Error<E>`] |
 //!
@@ -36,12 +37,13 @@
 //! | `serde` | yes | `Serialize` / `Deserialize` for [`clock::Tick`] and [`clock::Timestamp`] | serde |
 //! | `checkpoint` | yes | [`checkpoint`] | serde, serde_json, crc32c, rustix's `fs` |
 //! | `metrics` | no | [`metrics`]: every policy's counters through the `metrics` facade | metrics |
+//! | `health` | no | [`health`]: TCP, HTTP and command checks, a monitor with liveness, readiness and startup probes that trigger recovery, health+json reports, `/health` `/livez` `/readyz` handlers | tokio (net), hyper, hyper-util, http-body-util, bytes, futures-util, axum, serde_json, humantime, rustix's `process` |
 //! | `prometheus` | no | [`metrics::prometheus`]: the Prometheus text, a scrape endpoint, an axum router | metrics-exporter-prometheus, axum, tokio |
 //!
 //! With `default-features = false` a breaker (with its registry, retry,
 //! bulkhead and composition) needs only dashmap, foldhash, parking_lot,
 //! rustix and thiserror. Later areas add their own features as they land:
-//! `tower`, `health`, `supervise`, `sqlite`, `process`.
+//! `tower`, `supervise`, `sqlite`, `process`.
 //!
 //! # Examples
 //!
@@ -82,6 +84,8 @@ pub mod clock;
 pub mod compose;
 mod config;
 pub mod error;
+#[cfg(feature = "health")]
+pub mod health;
 pub mod limit;
 #[cfg(feature = "metrics")]
 pub mod metrics;

@@ -3,8 +3,6 @@
 
 use std::hash::Hash;
 
-use std::sync::Once;
-
 use ::metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 
 use super::{BreakerCounters, BreakerRegistry, CircuitBreaker, Metrics, State};
@@ -13,48 +11,51 @@ use crate::metrics::MetricSource;
 
 const STATES: [State; 6] = State::ALL;
 
-/// Tells the recorder what each breaker series means, once.
-fn describe() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        describe_gauge!(
-            "mend_breaker_state",
-            "1 for the state a call would find the breaker in, 0 for the others"
-        );
-        describe_counter!("mend_breaker_calls_total", "calls recorded, by outcome");
-        describe_counter!(
-            "mend_breaker_slow_calls_total",
-            "recorded calls slower than slow_call_duration"
-        );
-        describe_counter!(
-            "mend_breaker_rejected_total",
-            "calls refused without running"
-        );
-        describe_counter!(
-            "mend_breaker_transitions_total",
-            "state changes, by the state entered"
-        );
-        describe_gauge!("mend_breaker_window_calls", "calls in the current window");
-        describe_gauge!(
-            "mend_breaker_window_failed_calls",
-            "failed calls in the current window"
-        );
-        describe_histogram!(
-            "mend_breaker_call_duration_seconds",
-            Unit::Seconds,
-            "duration of calls timed for slow-call detection"
-        );
-        describe_gauge!("mend_breaker_registry_keys", "breakers a registry holds");
-        describe_gauge!(
-            "mend_breaker_registry_breakers",
-            "a registry's breakers by state"
-        );
-    });
+/// Tells the installed recorder what each of this area's series means
+/// (at every collect: descriptions given before a recorder was installed
+/// are lost).
+pub(crate) fn describe() {
+    describe_gauge!(
+        "mend_breaker_state",
+        "1 for the state a call would find the breaker in, 0 for the others"
+    );
+    describe_counter!("mend_breaker_calls_total", "calls recorded, by outcome");
+    describe_counter!(
+        "mend_breaker_slow_calls_total",
+        "recorded calls slower than slow_call_duration"
+    );
+    describe_counter!(
+        "mend_breaker_rejected_total",
+        "calls refused without running"
+    );
+    describe_counter!(
+        "mend_breaker_transitions_total",
+        "state changes, by the state entered"
+    );
+    describe_gauge!("mend_breaker_window_calls", "calls in the current window");
+    describe_gauge!(
+        "mend_breaker_window_failed_calls",
+        "failed calls in the current window"
+    );
+    describe_histogram!(
+        "mend_breaker_call_duration_seconds",
+        Unit::Seconds,
+        "duration of calls timed for slow-call detection"
+    );
+    describe_gauge!("mend_breaker_registry_keys", "breakers a registry holds");
+    describe_gauge!(
+        "mend_breaker_registry_breakers",
+        "a registry's breakers by state"
+    );
+}
+
+/// The histogram of a breaker's timed calls.
+pub(crate) fn call_duration_histogram(name: &str) -> ::metrics::Histogram {
+    ::metrics::histogram!("mend_breaker_call_duration_seconds", "breaker" => name.to_owned())
 }
 
 /// One breaker's series, under `label`.
 fn export(label: &str, counters: BreakerCounters, window: &Metrics) {
-    describe();
     let name = label.to_owned();
     for state in STATES {
         let on = if state == window.state { 1.0 } else { 0.0 };
@@ -100,7 +101,6 @@ where
     K: Send + Sync,
 {
     fn export(&self) {
-        describe();
         let name = self.name().to_owned();
         let mut keys = 0;
         let mut by_state = [0u64; 6];

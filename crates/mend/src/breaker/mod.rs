@@ -125,7 +125,7 @@ mod event;
 mod gate;
 mod machine;
 #[cfg(feature = "metrics")]
-mod metrics;
+pub(crate) mod metrics;
 mod paths;
 mod permit;
 mod reads;

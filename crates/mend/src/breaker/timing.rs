@@ -34,9 +34,7 @@ impl Timing {
         Timing {
             tally: timed.then(Tally::new),
             #[cfg(feature = "metrics")]
-            histogram: timed.then(|| {
-                ::metrics::histogram!("mend_breaker_call_duration_seconds", "breaker" => name.to_owned())
-            }),
+            histogram: timed.then(|| super::metrics::call_duration_histogram(name)),
         }
     }
 

@@ -1,7 +1,5 @@
 //! The limits' rows of the metrics table (feature `metrics`).
 
-use std::sync::Once;
-
 use ::metrics::{counter, describe_counter, describe_gauge, gauge};
 
 use super::Bulkhead;
@@ -9,38 +7,36 @@ use super::episode::Reporter;
 use crate::clock::Clock;
 use crate::metrics::MetricSource;
 
-/// Tells the recorder what each limit series means, once.
-fn describe() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        describe_counter!("mend_bulkhead_admitted_total", "calls given a slot");
-        describe_counter!("mend_bulkhead_rejected_total", "calls refused");
-        describe_counter!(
-            "mend_bulkhead_queued_total",
-            "calls that waited in the queue"
-        );
-        describe_gauge!("mend_bulkhead_in_flight", "calls holding a slot");
-        describe_gauge!("mend_bulkhead_waiting", "calls waiting in the queue");
-        describe_counter!(
-            "mend_rate_limiter_admitted_total",
-            "calls the quota allowed"
-        );
-        describe_counter!(
-            "mend_rate_limiter_rejected_total",
-            "calls refused over quota"
-        );
-        describe_gauge!("mend_rate_limiter_keys", "keys a keyed limiter holds");
-        describe_counter!("mend_timeout_elapsed_total", "calls cut off at the limit");
-        describe_counter!(
-            "mend_limit_episodes_total",
-            "episodes of refusing (or of timing out) that began"
-        );
-    });
+/// Tells the installed recorder what each of this area's series means
+/// (at every collect: descriptions given before a recorder was installed
+/// are lost).
+pub(crate) fn describe() {
+    describe_counter!("mend_bulkhead_admitted_total", "calls given a slot");
+    describe_counter!("mend_bulkhead_rejected_total", "calls refused");
+    describe_counter!(
+        "mend_bulkhead_queued_total",
+        "calls that waited in the queue"
+    );
+    describe_gauge!("mend_bulkhead_in_flight", "calls holding a slot");
+    describe_gauge!("mend_bulkhead_waiting", "calls waiting in the queue");
+    describe_counter!(
+        "mend_rate_limiter_admitted_total",
+        "calls the quota allowed"
+    );
+    describe_counter!(
+        "mend_rate_limiter_rejected_total",
+        "calls refused over quota"
+    );
+    describe_gauge!("mend_rate_limiter_keys", "keys a keyed limiter holds");
+    describe_counter!("mend_timeout_elapsed_total", "calls cut off at the limit");
+    describe_counter!(
+        "mend_limit_episodes_total",
+        "episodes of refusing (or of timing out) that began"
+    );
 }
 
 impl<C: Clock + Send + Sync> MetricSource for Bulkhead<C> {
     fn export(&self) {
-        describe();
         let name = self.name().to_owned();
         let c = self.counters();
         counter!("mend_bulkhead_admitted_total", "bulkhead" => name.clone()).absolute(c.admitted);
@@ -73,7 +69,6 @@ mod rate {
     use crate::metrics::MetricSource;
 
     fn export(name: &str, c: LimiterCounters) {
-        super::describe();
         let name = name.to_owned();
         counter!("mend_rate_limiter_admitted_total", "limiter" => name.clone())
             .absolute(c.admitted);
@@ -104,7 +99,6 @@ mod rate {
 #[cfg(feature = "tokio")]
 impl<C: Clock + Send + Sync> MetricSource for super::Timeout<C> {
     fn export(&self) {
-        describe();
         counter!("mend_timeout_elapsed_total", "timeout" => self.name().to_owned())
             .absolute(self.counters().elapsed);
         episodes(self.reporter());

@@ -53,7 +53,7 @@ mod governed;
 #[cfg(feature = "rate-limit")]
 mod keyed;
 #[cfg(feature = "metrics")]
-mod metrics;
+pub(crate) mod metrics;
 #[cfg(feature = "rate-limit")]
 mod rate;
 #[cfg(feature = "tokio")]

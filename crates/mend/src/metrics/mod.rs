@@ -17,10 +17,10 @@
 //!
 //! Latency histograms are recorded per call only where a precise clock is
 //! read anyway: a breaker with slow-call detection on, a retry with a
-//! deadline (and the checkpoint store's fsyncs and saves). The Prometheus
-//! exporter gives them explicit buckets ([`BUCKETS`]). A histogram binds to
-//! the recorder installed when its policy is built: install the exporter
-//! first.
+//! deadline, a health probe's runs (and the checkpoint store's fsyncs and
+//! saves). The Prometheus exporter gives them explicit buckets
+//! ([`BUCKETS`]). A histogram binds to the recorder installed when its
+//! policy is built: install the exporter first.
 //!
 //! # The metrics
 //!
@@ -51,6 +51,10 @@
 //! | `mend_rate_limiter_keys` | gauge | `limiter` | keys a keyed limiter holds |
 //! | `mend_timeout_elapsed_total` | counter | `timeout` | calls cut off at the limit |
 //! | `mend_limit_episodes_total` | counter | `limit`, `kind` (`bulkhead`, `rate_limiter`, `keyed_rate_limiter`, `timeout`) | episodes of refusing (of timing out) that began |
+//! | `mend_health_check_healthy` | gauge | `component`, `measurement`, `kind` | 1 when the probe is healthy, 0 when unhealthy or still starting |
+//! | `mend_health_check_results_total` | counter | `component`, `measurement`, `kind`, `status` (`pass`, `warn`, `fail`) | probe runs, by result (a timeout or a panic is a `fail`) |
+//! | `mend_health_recoveries_total` | counter | `component`, `measurement`, `kind` | recoveries run |
+//! | `mend_health_check_duration_seconds` | histogram | `component`, `measurement`, `kind` | duration of probe runs, timeouts included |
 //!
 //! # Cardinality
 //!
@@ -125,6 +129,7 @@ impl Collector {
             sources.retain(|s| s.strong_count() > 0);
             sources.iter().filter_map(Weak::upgrade).collect()
         };
+        describe_all();
         // Outside the lock: a source may take its own.
         for source in &live {
             source.export();
@@ -137,6 +142,17 @@ impl Collector {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Describes every series mend exports to the recorder installed now.
+/// Done at every collect, which is cheap (a few dozen map entries) and
+/// right: a description given before the recorder was installed is lost.
+fn describe_all() {
+    crate::breaker::metrics::describe();
+    crate::retry::metrics::describe();
+    crate::limit::metrics::describe();
+    #[cfg(feature = "health")]
+    crate::health::metrics::describe();
 }
 
 impl fmt::Debug for Collector {

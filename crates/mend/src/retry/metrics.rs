@@ -1,35 +1,31 @@
 //! The retry's rows of the metrics table (feature `metrics`).
 
-use std::sync::Once;
-
 use ::metrics::{Histogram, Unit, counter, describe_counter, describe_histogram};
 
 use super::{GiveUp, Retry};
 use crate::clock::{Clock, Tick};
 use crate::metrics::MetricSource;
 
-/// Tells the recorder what each retry series means, once.
-fn describe() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        describe_counter!("mend_retry_calls_total", "calls (first attempts)");
-        describe_counter!("mend_retry_attempts_total", "attempts, first ones included");
-        describe_counter!("mend_retry_retries_total", "attempts after the first");
-        describe_counter!(
-            "mend_retry_gave_up_total",
-            "calls that ended in an error, by why no further attempt was made"
-        );
-        describe_histogram!(
-            "mend_retry_call_duration_seconds",
-            Unit::Seconds,
-            "duration of whole calls, retries included, of a retry with a deadline"
-        );
-    });
+/// Tells the installed recorder what each of this area's series means
+/// (at every collect: descriptions given before a recorder was installed
+/// are lost).
+pub(crate) fn describe() {
+    describe_counter!("mend_retry_calls_total", "calls (first attempts)");
+    describe_counter!("mend_retry_attempts_total", "attempts, first ones included");
+    describe_counter!("mend_retry_retries_total", "attempts after the first");
+    describe_counter!(
+        "mend_retry_gave_up_total",
+        "calls that ended in an error, by why no further attempt was made"
+    );
+    describe_histogram!(
+        "mend_retry_call_duration_seconds",
+        Unit::Seconds,
+        "duration of whole calls, retries included, of a retry with a deadline"
+    );
 }
 
 /// The histogram of whole-call durations of a retry with a deadline.
 pub(crate) fn duration_histogram(name: &str) -> Histogram {
-    describe();
     ::metrics::histogram!("mend_retry_call_duration_seconds", "retry" => name.to_owned())
 }
 
@@ -57,7 +53,6 @@ where
     S: Send + Sync,
 {
     fn export(&self) {
-        describe();
         let name = self.name_str().to_owned();
         let counted = self.counters();
         counter!("mend_retry_calls_total", "retry" => name.clone()).absolute(counted.calls);

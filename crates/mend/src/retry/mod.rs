@@ -88,12 +88,13 @@ mod backoff;
 mod budget;
 mod builder;
 mod counters;
+mod delays;
 mod error;
 mod event;
 pub(crate) mod hint;
 mod jitter;
 #[cfg(feature = "metrics")]
-mod metrics;
+pub(crate) mod metrics;
 mod run;
 #[cfg(feature = "tokio")]
 mod run_async;
@@ -107,6 +108,7 @@ pub use backoff::Backoff;
 pub use budget::{BudgetSnapshot, RetryBudget, RetryBudgetBuilder};
 pub use builder::RetryBuilder;
 pub use counters::{GiveUps, RetryCounters};
+pub use delays::Delays;
 pub use error::{GiveUp, RetryError};
 pub use event::{RetryEvent, RetryEventKind};
 pub use hint::{DefaultHint, FromError, HintFn, RetryAfter, RetryHint, hint_fn, parse_retry_after};

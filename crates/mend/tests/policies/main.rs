@@ -7,6 +7,7 @@ mod bulkhead;
 mod compose;
 mod config;
 mod counters;
+mod health;
 mod hints;
 mod limit_events;
 mod metrics;

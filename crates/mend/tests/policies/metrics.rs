@@ -7,8 +7,8 @@
 
 #![cfg(feature = "prometheus")]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
+use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -29,25 +29,14 @@ fn exporter() -> &'static Exporter {
 
 /// `GET path` over a fresh connection; the body.
 fn get(addr: SocketAddr, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let (status, head, body) = crate::support::http_request(addr, path);
+    assert_eq!(status, 200, "{head}");
     assert!(
         head.to_ascii_lowercase()
             .contains("content-type: text/plain; version=0.0.4"),
         "{head}"
     );
-    body.to_owned()
+    body
 }
 
 /// The value of the series `series` (name and labels, as rendered).
@@ -274,4 +263,72 @@ async fn a_scrape_reads_every_policy_and_promtool_accepts_it() {
 
     check_with_promtool(&text);
     server.abort();
+}
+
+#[cfg(feature = "health")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_probes_are_scraped_with_their_results_and_recoveries() {
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+
+    use mend::health::{CheckResult, Monitor, Probe};
+
+    let exporter = exporter();
+    let collector = Arc::new(Collector::new());
+    let recoveries = Arc::new(AtomicU32::new(0));
+    let counted = recoveries.clone();
+    let hour = Duration::from_secs(3600);
+    let monitor = Arc::new(
+        Monitor::builder()
+            .without_logging()
+            .probe(Probe::readiness("cache", "ping", || async { CheckResult::pass() }).period(hour))
+            .probe(
+                Probe::liveness("worker", "heartbeat", || async {
+                    CheckResult::fail("stale")
+                })
+                .period(hour)
+                .failure_threshold(1)
+                .recovery(move || {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    async {}
+                }),
+            )
+            .build()
+            .unwrap()
+            .start(),
+    );
+    collector.register(&monitor);
+    crate::support::wait_for("a recovery", || recoveries.load(SeqCst) >= 1).await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(exporter.clone().serve(listener, collector.clone()));
+    let text = tokio::task::spawn_blocking(move || get(addr, "/metrics"))
+        .await
+        .unwrap();
+    let p = |series: &str| value(&text, series);
+    let cache = r#"component="cache",measurement="ping",kind="readiness""#;
+    assert_eq!(p(&format!("mend_health_check_healthy{{{cache}}}")), 1.0);
+    assert_eq!(
+        p(&format!(
+            "mend_health_check_results_total{{{cache},status=\"pass\"}}"
+        )),
+        1.0,
+        "one run an hour"
+    );
+    assert_eq!(
+        p(&format!(
+            "mend_health_check_duration_seconds_count{{{cache}}}"
+        )),
+        1.0
+    );
+    let worker = r#"component="worker",measurement="heartbeat",kind="liveness""#;
+    assert!(
+        p(&format!(
+            "mend_health_check_results_total{{{worker},status=\"fail\"}}"
+        )) >= 1.0
+    );
+    assert!(p(&format!("mend_health_recoveries_total{{{worker}}}")) >= 1.0);
+    check_with_promtool(&text);
+    server.abort();
+    monitor.stop();
 }

@@ -44,3 +44,62 @@ impl Events {
 }
 
 pub(crate) const MS: Duration = Duration::from_millis(1);
+
+/// `GET path` over a fresh connection, as a blocking client would; the
+/// status line's code, the head and the body.
+pub(crate) fn http_request(addr: std::net::SocketAddr, path: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a read timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("a status line: {head}"));
+    (status, head.to_owned(), body.to_owned())
+}
+
+/// `GET path`: the status and the body.
+pub(crate) fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    let (status, _, body) = http_request(addr, path);
+    (status, body)
+}
+
+/// Polls `condition` until it holds, or fails the test after 10 s (real
+/// time: for real processes and sockets, never under paused time).
+#[allow(clippy::disallowed_methods)] // the real clock and a real wait, on purpose
+pub(crate) fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within 10 s: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// [`eventually`] for async tests: polls between the runtime's other work.
+#[allow(clippy::disallowed_methods)] // the real clock, on purpose
+pub(crate) async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not within 10 s: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
