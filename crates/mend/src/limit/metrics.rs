@@ -1,6 +1,8 @@
 //! The limits' rows of the metrics table (feature `metrics`).
 
-use ::metrics::{counter, describe_counter, describe_gauge, gauge};
+use ::metrics::{
+    Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge,
+};
 
 use super::Bulkhead;
 use super::episode::Reporter;
@@ -29,10 +31,20 @@ pub(crate) fn describe() {
     );
     describe_gauge!("mend_rate_limiter_keys", "keys a keyed limiter holds");
     describe_counter!("mend_timeout_elapsed_total", "calls cut off at the limit");
+    describe_histogram!(
+        "mend_timeout_call_duration_seconds",
+        Unit::Seconds,
+        "duration of calls under a timeout, cut-off ones included"
+    );
     describe_counter!(
         "mend_limit_episodes_total",
         "episodes of refusing (or of timing out) that began"
     );
+}
+
+/// The histogram of a timeout's call durations.
+pub(crate) fn timeout_duration_histogram(name: &str) -> Histogram {
+    ::metrics::histogram!("mend_timeout_call_duration_seconds", "timeout" => name.to_owned())
 }
 
 impl<C: Clock + Send + Sync> MetricSource for Bulkhead<C> {

@@ -22,8 +22,8 @@ use crate::observe::{Subscriber, Subscribers};
 /// Drops an async call that runs longer than its limit.
 ///
 /// The wait itself is tokio's timer (`tokio::time::timeout`), so
-/// `#[tokio::test(start_paused = true)]` drives it; the clock only dates
-/// its episodes. Calls starting to time out, and finishing in time again,
+/// `#[tokio::test(start_paused = true)]` drives it; the clock dates its
+/// episodes and, with feature `metrics`, times its calls. Calls starting to time out, and finishing in time again,
 /// are [`LimitEvent`](super::LimitEvent)s; every call cut off is counted
 /// ([`counters`](Self::counters)).
 ///
@@ -51,6 +51,9 @@ pub struct Timeout<C = SystemClock> {
     elapsed: AtomicU64,
     clock: C,
     reporter: Reporter,
+    /// Call durations (tokio's timer reads the clock per call anyway).
+    #[cfg(feature = "metrics")]
+    durations: ::metrics::Histogram,
 }
 
 impl Timeout {
@@ -110,6 +113,8 @@ impl<C: Clock> TimeoutBuilder<C> {
             limit,
             elapsed: AtomicU64::new(0),
             clock: self.clock,
+            #[cfg(feature = "metrics")]
+            durations: super::metrics::timeout_duration_histogram(&self.name),
             reporter: Reporter::new(self.name, LimitKind::Timeout, self.subscribers),
         })
     }
@@ -153,6 +158,12 @@ impl<C: Clock> Timeout<C> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, Error<E>>>,
     {
+        #[cfg(feature = "metrics")]
+        let _timer = crate::metrics::CallTimer {
+            histogram: &self.durations,
+            clock: &self.clock,
+            started: self.clock.precise(),
+        };
         match tokio::time::timeout(self.limit, f()).await {
             Ok(result) => {
                 self.reporter

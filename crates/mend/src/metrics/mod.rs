@@ -17,7 +17,8 @@
 //!
 //! Latency histograms are recorded per call only where a precise clock is
 //! read anyway: a breaker with slow-call detection on, a retry with a
-//! deadline, a health probe's runs (and the checkpoint store's fsyncs and
+//! deadline, a timeout (tokio's timer reads the clock), a health probe's
+//! runs (and the checkpoint store's fsyncs and
 //! saves). The Prometheus exporter gives them explicit buckets
 //! ([`BUCKETS`]). A histogram binds to the recorder installed when its
 //! policy is built: install the exporter first.
@@ -50,6 +51,7 @@
 //! | `mend_rate_limiter_rejected_total` | counter | `limiter` | calls refused |
 //! | `mend_rate_limiter_keys` | gauge | `limiter` | keys a keyed limiter holds |
 //! | `mend_timeout_elapsed_total` | counter | `timeout` | calls cut off at the limit |
+//! | `mend_timeout_call_duration_seconds` | histogram | `timeout` | duration of calls under a timeout, cut-off ones included |
 //! | `mend_limit_episodes_total` | counter | `limit`, `kind` (`bulkhead`, `rate_limiter`, `keyed_rate_limiter`, `timeout`) | episodes of refusing (of timing out) that began |
 //! | `mend_health_check_healthy` | gauge | `component`, `measurement`, `kind` | 1 when the probe is healthy, 0 when unhealthy or still starting |
 //! | `mend_health_check_results_total` | counter | `component`, `measurement`, `kind`, `status` (`pass`, `warn`, `fail`) | probe runs, by result (a timeout or a panic is a `fail`) |
@@ -87,6 +89,8 @@ pub mod prometheus;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
+
+use crate::clock::{Clock, Tick};
 
 /// Bucket bounds, in seconds, of every mend histogram: 100 µs to 30 s.
 pub const BUCKETS: &[f64] = &[
@@ -141,6 +145,22 @@ impl Collector {
         self.sources
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Records a call's duration when it ends, however it ends (a dropped
+/// async call included). Made only where the precise clock is read anyway
+/// (a retry with a deadline, a timeout).
+pub(crate) struct CallTimer<'a, C: Clock> {
+    pub(crate) histogram: &'a ::metrics::Histogram,
+    pub(crate) clock: &'a C,
+    pub(crate) started: Tick,
+}
+
+impl<C: Clock> Drop for CallTimer<'_, C> {
+    fn drop(&mut self) {
+        let took = self.clock.precise() - self.started;
+        self.histogram.record(took.as_secs_f64());
     }
 }
 

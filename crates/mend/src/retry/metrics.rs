@@ -3,7 +3,6 @@
 use ::metrics::{Histogram, Unit, counter, describe_counter, describe_histogram};
 
 use super::{GiveUp, Retry};
-use crate::clock::{Clock, Tick};
 use crate::metrics::MetricSource;
 
 /// Tells the installed recorder what each of this area's series means
@@ -27,22 +26,6 @@ pub(crate) fn describe() {
 /// The histogram of whole-call durations of a retry with a deadline.
 pub(crate) fn duration_histogram(name: &str) -> Histogram {
     ::metrics::histogram!("mend_retry_call_duration_seconds", "retry" => name.to_owned())
-}
-
-/// Records a call's duration when it ends, however it ends (a dropped
-/// async call included). Made only for retries with a deadline: their
-/// calls read the precise clock anyway.
-pub(crate) struct CallTimer<'a, C: Clock> {
-    pub(crate) histogram: &'a Histogram,
-    pub(crate) clock: &'a C,
-    pub(crate) started: Tick,
-}
-
-impl<C: Clock> Drop for CallTimer<'_, C> {
-    fn drop(&mut self) {
-        let took = self.clock.precise() - self.started;
-        self.histogram.record(took.as_secs_f64());
-    }
 }
 
 impl<C, K, H, S> MetricSource for Retry<C, K, H, S>

@@ -213,12 +213,12 @@ impl<C, K, H, S> Retry<C, K, H, S> {
     pub(crate) fn call_timer(
         &self,
         deadline: Option<crate::clock::Tick>,
-    ) -> Option<metrics::CallTimer<'_, C>>
+    ) -> Option<crate::metrics::CallTimer<'_, C>>
     where
         C: Clock,
     {
         let (histogram, at, whole) = (self.durations.as_ref()?, deadline?, self.config.deadline?);
-        Some(metrics::CallTimer {
+        Some(crate::metrics::CallTimer {
             histogram,
             clock: &self.clock,
             started: crate::clock::Tick::from_nanos(

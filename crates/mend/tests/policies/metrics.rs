@@ -241,6 +241,12 @@ async fn a_scrape_reads_every_policy_and_promtool_accepts_it() {
     assert_eq!(p(r#"mend_rate_limiter_keys{limiter="per-user"}"#), 2.0);
     assert_eq!(p(r#"mend_timeout_elapsed_total{timeout="search"}"#), 1.0);
     assert_eq!(
+        p(r#"mend_timeout_call_duration_seconds_count{timeout="search"}"#),
+        1.0,
+        "the cut-off call is timed"
+    );
+    assert!(p(r#"mend_timeout_call_duration_seconds_sum{timeout="search"}"#) >= 0.02);
+    assert_eq!(
         p(r#"mend_limit_episodes_total{limit="db",kind="bulkhead"}"#),
         1.0
     );
