@@ -116,6 +116,15 @@ mod tests {
     use super::super::Kind;
     use super::*;
 
+    #[test]
+    fn health_reads_as_one_word() {
+        let words: Vec<String> = [Health::Starting, Health::Healthy, Health::Unhealthy]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(words, ["starting", "healthy", "unhealthy"]);
+    }
+
     fn run(judge: &mut Judge, results: &[bool]) -> Vec<(Health, Health)> {
         results.iter().filter_map(|&r| judge.judge(r)).collect()
     }

@@ -103,12 +103,6 @@ fn judge<C: Clock>(shared: &Shared<C>, state: &ProbeState, result: CheckResult) 
         let mut s = state.lock();
         let change = s.judge.judge(result.status.passes());
         s.last = Some((result, now));
-        if change.is_none() && s.judge.health() == Health::Healthy {
-            // Calm: the stretch that resets the recovery backoff grows.
-            if let Some(delays) = &mut s.delays {
-                delays.touch(shared.clock.coarse());
-            }
-        }
         change
     };
     let (from, to) = change?;
@@ -171,6 +165,11 @@ async fn run_recovery<C: Clock>(shared: &Shared<C>, state: &ProbeState) {
     let reset = {
         let mut s = state.lock();
         s.last = None; // the result that led here says nothing now
+        if let Some(delays) = &mut s.delays {
+            // The calm stretch that starts the backoff over begins now,
+            // when the recovered part is back, not when it broke.
+            delays.touch(shared.clock.coarse());
+        }
         s.judge.reset()
     };
     if state.probe.kind == Kind::Startup

@@ -242,6 +242,44 @@ async fn recovery_runs_once_per_turn_to_unhealthy_and_backs_off() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_recovery_backoff_starts_over_after_a_calm_stretch() {
+    let (switch, events) = (Switch::default(), Events::default());
+    switch.fail(true);
+    let recoveries = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let start_time = Instant::now();
+    let seen = recoveries.clone();
+    let healed = switch.clone();
+    let _monitor = start(
+        vec![
+            Probe::liveness("worker", "heartbeat", switch.check())
+                .period(SEC)
+                .failure_threshold(1)
+                .recovery(move || {
+                    seen.lock().unwrap().push(start_time.elapsed().as_secs());
+                    // The second recovery heals it.
+                    if seen.lock().unwrap().len() == 2 {
+                        healed.fail(false);
+                    }
+                    async {}
+                })
+                .recovery_backoff(Backoff::exponential(10 * SEC, 2.0), Jitter::None, 60 * SEC),
+        ],
+        &events,
+    );
+    // Recovery 1 at 0 s, recovery 2 after 10 s; healthy from then on.
+    sleep(100 * SEC).await;
+    // 90 s of calm since the last recovery, more than the 60 s reset.
+    switch.fail(true);
+    sleep(5 * SEC).await;
+    let at = recoveries.lock().unwrap().clone();
+    assert_eq!(at[..2], [0, 10]);
+    assert_eq!(
+        at[2], 100,
+        "after the calm stretch the recovery runs at once: {at:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn startup_holds_the_other_probes_until_it_passes() {
     let (boot, live, ready) = (Switch::default(), Switch::default(), Switch::default());
     let events = Events::default();
