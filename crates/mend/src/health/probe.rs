@@ -218,14 +218,14 @@ impl Probe {
             most,
             "passes",
         )?;
-        if let Some(recovery) = &self.recovery
-            && recovery.backoff.cap() < recovery.backoff.base()
-        {
-            return Err(check.fail(
-                "recovery_backoff",
-                format!("cap {:?}", recovery.backoff.cap()),
-                "a cap no less than the base delay",
-            ));
+        if let Some(recovery) = &self.recovery {
+            recovery.backoff.validate(
+                &check,
+                ("recovery_backoff.multiplier", "recovery_backoff.cap"),
+            )?;
+            recovery
+                .jitter
+                .validate(&check, "recovery_backoff.jitter")?;
         }
         Ok(())
     }

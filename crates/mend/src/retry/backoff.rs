@@ -88,6 +88,27 @@ impl Backoff {
         }
     }
 
+    /// Checks a backoff given to a builder: an exponential multiplier
+    /// that is a finite number of at least 1 (else an error on
+    /// `fields.0`), a cap no less than the base (else on `fields.1`).
+    pub(crate) fn validate(
+        &self,
+        check: &crate::config::Checks,
+        fields: (&'static str, &'static str),
+    ) -> Result<(), crate::config::ConfigError> {
+        if let Some(m) = self.multiplier() {
+            check.number(fields.0, m, 1.0, f64::MAX)?;
+        }
+        if self.cap < self.base {
+            return Err(check.fail(
+                fields.1,
+                format!("{:?} < base {:?}", self.cap, self.base),
+                "a cap no less than the base delay",
+            ));
+        }
+        Ok(())
+    }
+
     /// The delay before retry `n` (0 for the first retry), before jitter.
     pub fn delay(&self, n: u32) -> Duration {
         let raw = match self.shape {

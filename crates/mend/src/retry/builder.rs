@@ -228,19 +228,9 @@ impl<C: Clock, K, H, S: Sleep> RetryBuilder<C, K, H, S> {
             Self::MAX_ATTEMPTS,
             "attempts",
         )?;
-        if let Some(m) = c.backoff.multiplier() {
-            check.number("backoff.multiplier", m, 1.0, f64::MAX)?;
-        }
-        if c.backoff.cap() < c.backoff.base() {
-            return Err(check.fail(
-                "backoff.cap",
-                format!("{:?} < base {:?}", c.backoff.cap(), c.backoff.base()),
-                "a cap no less than the base delay",
-            ));
-        }
-        if let Jitter::Factor(f) = c.jitter {
-            check.number("jitter", f, 0.0, 1.0)?;
-        }
+        c.backoff
+            .validate(&check, ("backoff.multiplier", "backoff.cap"))?;
+        c.jitter.validate(&check, "jitter")?;
         if let Some(deadline) = c.deadline {
             check.positive("deadline", deadline)?;
         }

@@ -41,6 +41,18 @@ pub enum Jitter {
 }
 
 impl Jitter {
+    /// Checks a jitter given to a builder as `field`: a factor in `[0, 1]`.
+    pub(crate) fn validate(
+        &self,
+        check: &crate::config::Checks,
+        field: &'static str,
+    ) -> Result<(), crate::config::ConfigError> {
+        if let Jitter::Factor(f) = *self {
+            check.number(field, f, 0.0, 1.0)?;
+        }
+        Ok(())
+    }
+
     /// The sleep before a retry, given the backoff's delay `temp` for it,
     /// the backoff's `base` and `cap`, and the previous sleep.
     pub(crate) fn apply(

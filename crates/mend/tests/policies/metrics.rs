@@ -21,7 +21,9 @@ use mend::metrics::Collector;
 use mend::metrics::prometheus::Exporter;
 use mend::retry::{Backoff, Retry};
 
-/// The process's one recorder.
+/// The process's one recorder. Histograms record into it from every test
+/// in this binary once it is installed, so the components scraped here have
+/// names no other test uses (`scraped-...`).
 fn exporter() -> &'static Exporter {
     static EXPORTER: OnceLock<Exporter> = OnceLock::new();
     EXPORTER.get_or_init(|| Exporter::install().expect("the only recorder"))
@@ -97,7 +99,7 @@ async fn a_scrape_reads_every_policy_and_promtool_accepts_it() {
     let collector = Arc::new(Collector::new());
 
     let breaker = Arc::new(
-        CircuitBreaker::builder("payments")
+        CircuitBreaker::builder("scraped-payments")
             .count_window(10)
             .minimum_calls(4)
             .slow_call_duration(Duration::from_secs(5))
@@ -106,7 +108,7 @@ async fn a_scrape_reads_every_policy_and_promtool_accepts_it() {
             .unwrap(),
     );
     let retry = Arc::new(
-        Retry::builder("payments")
+        Retry::builder("scraped-payments")
             .max_attempts(3)
             .backoff(Backoff::constant(Duration::from_millis(1)))
             .deadline(Duration::from_secs(5))
@@ -123,7 +125,7 @@ async fn a_scrape_reads_every_policy_and_promtool_accepts_it() {
             .unwrap(),
     );
     let timeout = Arc::new(
-        Timeout::builder("search", Duration::from_millis(20))
+        Timeout::builder("scraped-search", Duration::from_millis(20))
             .build()
             .unwrap(),
     );
@@ -204,31 +206,40 @@ async fn a_scrape_reads_every_policy_and_promtool_accepts_it() {
 
     let p = |series: &str| value(&text, series);
     assert_eq!(
-        p(r#"mend_breaker_calls_total{breaker="payments",outcome="success"}"#),
+        p(r#"mend_breaker_calls_total{breaker="scraped-payments",outcome="success"}"#),
         3.0
     );
     assert_eq!(
-        p(r#"mend_breaker_calls_total{breaker="payments",outcome="failure"}"#),
+        p(r#"mend_breaker_calls_total{breaker="scraped-payments",outcome="failure"}"#),
         3.0
     );
-    assert_eq!(p(r#"mend_breaker_rejected_total{breaker="payments"}"#), 2.0);
     assert_eq!(
-        p(r#"mend_breaker_state{breaker="payments",state="open"}"#),
+        p(r#"mend_breaker_rejected_total{breaker="scraped-payments"}"#),
+        2.0
+    );
+    assert_eq!(
+        p(r#"mend_breaker_state{breaker="scraped-payments",state="open"}"#),
         1.0
     );
     assert_eq!(
-        p(r#"mend_breaker_transitions_total{breaker="payments",to="open"}"#),
+        p(r#"mend_breaker_transitions_total{breaker="scraped-payments",to="open"}"#),
         1.0
     );
     assert_eq!(
-        p(r#"mend_breaker_call_duration_seconds_count{breaker="payments"}"#),
+        p(r#"mend_breaker_call_duration_seconds_count{breaker="scraped-payments"}"#),
         6.0,
         "every timed call"
     );
-    assert_eq!(p(r#"mend_retry_attempts_total{retry="payments"}"#), 3.0);
-    assert_eq!(p(r#"mend_retry_retries_total{retry="payments"}"#), 2.0);
     assert_eq!(
-        p(r#"mend_retry_call_duration_seconds_count{retry="payments"}"#),
+        p(r#"mend_retry_attempts_total{retry="scraped-payments"}"#),
+        3.0
+    );
+    assert_eq!(
+        p(r#"mend_retry_retries_total{retry="scraped-payments"}"#),
+        2.0
+    );
+    assert_eq!(
+        p(r#"mend_retry_call_duration_seconds_count{retry="scraped-payments"}"#),
         1.0
     );
     assert_eq!(p(r#"mend_bulkhead_rejected_total{bulkhead="db"}"#), 1.0);
@@ -239,13 +250,16 @@ async fn a_scrape_reads_every_policy_and_promtool_accepts_it() {
         3.0
     );
     assert_eq!(p(r#"mend_rate_limiter_keys{limiter="per-user"}"#), 2.0);
-    assert_eq!(p(r#"mend_timeout_elapsed_total{timeout="search"}"#), 1.0);
     assert_eq!(
-        p(r#"mend_timeout_call_duration_seconds_count{timeout="search"}"#),
+        p(r#"mend_timeout_elapsed_total{timeout="scraped-search"}"#),
+        1.0
+    );
+    assert_eq!(
+        p(r#"mend_timeout_call_duration_seconds_count{timeout="scraped-search"}"#),
         1.0,
         "the cut-off call is timed"
     );
-    assert!(p(r#"mend_timeout_call_duration_seconds_sum{timeout="search"}"#) >= 0.02);
+    assert!(p(r#"mend_timeout_call_duration_seconds_sum{timeout="scraped-search"}"#) >= 0.02);
     assert_eq!(
         p(r#"mend_limit_episodes_total{limit="db",kind="bulkhead"}"#),
         1.0
@@ -286,9 +300,12 @@ async fn health_probes_are_scraped_with_their_results_and_recoveries() {
     let monitor = Arc::new(
         Monitor::builder()
             .without_logging()
-            .probe(Probe::readiness("cache", "ping", || async { CheckResult::pass() }).period(hour))
             .probe(
-                Probe::liveness("worker", "heartbeat", || async {
+                Probe::readiness("scraped-cache", "ping", || async { CheckResult::pass() })
+                    .period(hour),
+            )
+            .probe(
+                Probe::liveness("scraped-worker", "heartbeat", || async {
                     CheckResult::fail("stale")
                 })
                 .period(hour)
@@ -312,7 +329,7 @@ async fn health_probes_are_scraped_with_their_results_and_recoveries() {
         .await
         .unwrap();
     let p = |series: &str| value(&text, series);
-    let cache = r#"component="cache",measurement="ping",kind="readiness""#;
+    let cache = r#"component="scraped-cache",measurement="ping",kind="readiness""#;
     assert_eq!(p(&format!("mend_health_check_healthy{{{cache}}}")), 1.0);
     assert_eq!(
         p(&format!(
@@ -327,7 +344,7 @@ async fn health_probes_are_scraped_with_their_results_and_recoveries() {
         )),
         1.0
     );
-    let worker = r#"component="worker",measurement="heartbeat",kind="liveness""#;
+    let worker = r#"component="scraped-worker",measurement="heartbeat",kind="liveness""#;
     assert!(
         p(&format!(
             "mend_health_check_results_total{{{worker},status=\"fail\"}}"
