@@ -9,13 +9,9 @@
 //! Waits are tokio's timer, so paused-time tests drive them; times read
 //! for reports and durations come from the monitor's clock.
 
-use std::any::Any;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use futures_util::FutureExt;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 use super::event::{HealthChange, HealthEvent};
@@ -23,6 +19,7 @@ use super::judge::Health;
 use super::monitor::{ProbeState, Shared};
 use super::{CheckResult, Kind, Status};
 use crate::clock::Clock;
+use crate::panics::caught;
 
 /// Runs probe `index` of `shared` until aborted.
 pub(super) async fn probe<C: Clock>(shared: Arc<Shared<C>>, index: usize) {
@@ -172,12 +169,8 @@ async fn run_recovery<C: Clock>(shared: &Shared<C>, state: &ProbeState) {
         }
         s.judge.reset()
     };
-    if state.probe.kind == Kind::Startup
-        && let Some(gate) = shared.started.get(&state.probe.component)
-    {
-        // A startup probe starting over holds its component again.
-        gate.send_if_modified(|yes| std::mem::replace(yes, false));
-    }
+    // (A startup probe starts over only after it ran out of budget, before
+    // it ever passed: its component's gate is still closed.)
     if let Some((from, to)) = reset {
         announce(
             shared,
@@ -199,25 +192,4 @@ fn announce<C: Clock>(shared: &Shared<C>, state: &ProbeState, change: HealthChan
         at: shared.clock.wall(),
         change,
     });
-}
-
-/// Runs `future`, turning a panic into its message; callers build the
-/// check's future inside `future`, so a panic building it is caught too.
-/// (A future that
-/// panicked is dropped and never polled again, so whatever it left
-/// half-done is not observed: unwind safety holds.)
-async fn caught<T>(future: impl Future<Output = T>) -> Result<T, String> {
-    AssertUnwindSafe(future)
-        .catch_unwind()
-        .await
-        .map_err(|panic| panic_message(&*panic))
-}
-
-/// The message a panic carries, if it is text.
-fn panic_message(panic: &(dyn Any + Send)) -> String {
-    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
-        (Some(text), _) => (*text).to_owned(),
-        (_, Some(text)) => text.clone(),
-        _ => "(a panic without a message)".to_owned(),
-    }
 }

@@ -57,6 +57,11 @@
 //! | `mend_health_check_results_total` | counter | `component`, `measurement`, `kind`, `status` (`pass`, `warn`, `fail`) | probe runs, by result (a timeout or a panic is a `fail`) |
 //! | `mend_health_recoveries_total` | counter | `component`, `measurement`, `kind` | recoveries run |
 //! | `mend_health_check_duration_seconds` | histogram | `component`, `measurement`, `kind` | duration of probe runs, timeouts included |
+//! | `mend_supervise_starts_total` | counter | `supervisor`, `child` | child starts, restarts included |
+//! | `mend_supervise_exits_total` | counter | `supervisor`, `child`, `reason` (`normal`, `error`, `panic`, `stopped`) | child ends, by reason |
+//! | `mend_supervise_restarts_total` | counter | `supervisor`, `child` | restarts the child's end caused (a group restart counts once, for its cause) |
+//! | `mend_supervise_give_ups_total` | counter | `supervisor` | times the supervisor gave up past its intensity |
+//! | `mend_supervise_children` | gauge | `supervisor`, `phase` (`running`, `restarting`, `stopped`) | children by phase |
 //!
 //! # Cardinality
 //!
@@ -173,6 +178,8 @@ fn describe_all() {
     crate::limit::metrics::describe();
     #[cfg(feature = "health")]
     crate::health::metrics::describe();
+    #[cfg(feature = "supervise")]
+    crate::supervise::metrics::describe();
 }
 
 impl fmt::Debug for Collector {

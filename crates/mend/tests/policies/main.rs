@@ -18,5 +18,6 @@ mod retry;
 mod retry_async;
 mod retry_props;
 mod send_sync;
+mod supervise;
 mod support;
 mod timeout;

@@ -355,3 +355,68 @@ async fn health_probes_are_scraped_with_their_results_and_recoveries() {
     server.abort();
     monitor.stop();
 }
+
+#[cfg(feature = "supervise")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_is_scraped_with_its_children() {
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+
+    use mend::supervise::{ChildSpec, RestartPlan, Supervisor};
+
+    let exporter = exporter();
+    let collector = Arc::new(Collector::new());
+    let runs = Arc::new(AtomicU32::new(0));
+    let counted = runs.clone();
+    let supervisor = Arc::new(
+        Supervisor::builder("scraped-sup")
+            .restarts(RestartPlan::builder().intensity(5, Duration::from_secs(60)))
+            .without_logging()
+            .child(ChildSpec::new("steady", |ctx| async move {
+                ctx.cancelled().await;
+                Ok::<(), std::io::Error>(())
+            }))
+            .child(ChildSpec::new("flaky", move |ctx| {
+                let run = counted.fetch_add(1, SeqCst);
+                async move {
+                    if run < 2 {
+                        return Err(std::io::Error::other("lost the queue"));
+                    }
+                    ctx.cancelled().await;
+                    Ok(())
+                }
+            }))
+            .build()
+            .unwrap()
+            .start(),
+    );
+    collector.register(&supervisor);
+    crate::support::wait_for("three starts of flaky", || runs.load(SeqCst) == 3).await;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(exporter.clone().serve(listener, collector.clone()));
+    let text = tokio::task::spawn_blocking(move || get(addr, "/metrics"))
+        .await
+        .unwrap();
+    let p = |series: &str| value(&text, series);
+    let flaky = r#"supervisor="scraped-sup",child="flaky""#;
+    assert_eq!(p(&format!("mend_supervise_starts_total{{{flaky}}}")), 3.0);
+    assert_eq!(p(&format!("mend_supervise_restarts_total{{{flaky}}}")), 2.0);
+    assert_eq!(
+        p(&format!(
+            "mend_supervise_exits_total{{{flaky},reason=\"error\"}}"
+        )),
+        2.0
+    );
+    assert_eq!(
+        p(r#"mend_supervise_children{supervisor="scraped-sup",phase="running"}"#),
+        2.0
+    );
+    assert_eq!(
+        p(r#"mend_supervise_give_ups_total{supervisor="scraped-sup"}"#),
+        0.0
+    );
+    check_with_promtool(&text);
+    server.abort();
+    supervisor.shutdown().await.unwrap();
+}

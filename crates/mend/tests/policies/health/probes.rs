@@ -356,6 +356,105 @@ async fn a_startup_out_of_budget_is_a_failed_start_and_recovers() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_probe_without_recovery_keeps_its_schedule_when_it_turns_unhealthy() {
+    let (switch, events) = (Switch::default(), Events::default());
+    switch.fail(true);
+    let _monitor = start(
+        vec![
+            Probe::liveness("db", "ping", switch.check())
+                .period(SEC)
+                .initial_delay(5 * SEC)
+                .failure_threshold(1),
+        ],
+        &events,
+    );
+    // First run at 5 s (unhealthy at once); then every second, not after
+    // another initial delay.
+    sleep(Duration::from_millis(7_500)).await;
+    assert_eq!(switch.runs(), 3, "runs at 5, 6 and 7 s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn healthy_again_the_probe_goes_on_checking() {
+    let (switch, events) = (Switch::default(), Events::default());
+    let monitor = start(
+        vec![
+            Probe::readiness("api", "deps", switch.check())
+                .period(SEC)
+                .failure_threshold(1),
+        ],
+        &events,
+    );
+    sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(monitor.health("api:deps"), Some(Health::Healthy));
+    switch.fail(true);
+    sleep(2 * SEC).await;
+    assert_eq!(
+        monitor.health("api:deps"),
+        Some(Health::Unhealthy),
+        "a readiness probe that turned ready still runs"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_overrun_starts_the_next_run_at_once_without_a_burst_of_catch_ups() {
+    let events = Events::default();
+    let runs = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = runs.clone();
+    let began = Instant::now();
+    let _monitor = start(
+        vec![
+            Probe::liveness("disk", "write", move || {
+                let at = began.elapsed();
+                seen.lock().unwrap().push(at.as_millis() as u64);
+                async move {
+                    // The first run takes 3.5 periods.
+                    if at.is_zero() {
+                        sleep(Duration::from_millis(3_500)).await;
+                    }
+                    CheckResult::pass()
+                }
+            })
+            .period(SEC)
+            .timeout(10 * SEC),
+        ],
+        &events,
+    );
+    sleep(Duration::from_millis(5_600)).await;
+    assert_eq!(*runs.lock().unwrap(), [0, 3_500, 4_500, 5_500]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_startup_probe_of_a_component_must_pass_before_the_others_run() {
+    let (disk, net, live) = (Switch::default(), Switch::default(), Switch::default());
+    let events = Events::default();
+    disk.fail(true);
+    net.fail(true);
+    let _monitor = start(
+        vec![
+            Probe::startup("app", "disk", disk.check())
+                .period(SEC)
+                .failure_threshold(100),
+            Probe::startup("app", "net", net.check())
+                .period(SEC)
+                .failure_threshold(100),
+            Probe::liveness("app", "alive", live.check()).period(SEC),
+        ],
+        &events,
+    );
+    disk.fail(false);
+    sleep(Duration::from_millis(3_500)).await;
+    assert_eq!(
+        live.runs(),
+        0,
+        "one startup probe of two passed: still held"
+    );
+    net.fail(false);
+    sleep(2 * SEC).await;
+    assert!(live.runs() >= 1, "both passed: released");
+}
+
 #[test]
 fn bad_probe_settings_name_the_field() {
     let check = || std::future::ready(CheckResult::pass());
