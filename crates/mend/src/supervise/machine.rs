@@ -142,11 +142,6 @@ impl RestartMachine {
         }
     }
 
-    /// The plan it follows.
-    pub fn plan(&self) -> &RestartPlan {
-        &self.plan
-    }
-
     /// Adds a child after the others (it starts after them, stops before
     /// them), stopped until [`started`](Self::started).
     ///

@@ -2,7 +2,7 @@
 //!
 //! A [`Supervisor`] runs children ([`ChildSpec`]: a name, a factory that
 //! makes the child's future afresh for each start, a [`Restart`] kind and a
-//! [`Shutdown`]) in tokio tasks, in the order they were added, and when one
+//! [`Stop`]) in tokio tasks, in the order they were added, and when one
 //! ends decides by its [`RestartPlan`]:
 //!
 //! - **which children restart**: [`Strategy::OneForOne`] (the one that
@@ -95,5 +95,5 @@ pub use event::{SuperviseChange, SuperviseEvent};
 pub use handle::{ChildInfo, ExitCounts, SuperviseError, SupervisorHandle};
 pub use machine::{Decision, DuplicateChild, GiveUp, Phase, RestartMachine, RestartOrder};
 pub use plan::{Exit, IntensityScope, Restart, RestartPlan, RestartPlanBuilder, Strategy};
-pub use spec::{ChildContext, ChildError, ChildFuture, ChildSpec, Shutdown};
+pub use spec::{ChildContext, ChildError, ChildFuture, ChildSpec, Stop};
 pub use supervisor::{Supervisor, SupervisorBuilder};

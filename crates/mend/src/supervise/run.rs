@@ -21,7 +21,7 @@ use super::event::{SuperviseChange, SuperviseEvent};
 use super::handle::{ChildInfo, Command, ExitCounts, Shared, SuperviseError, SupervisorHandle};
 use super::machine::{Decision, GiveUp, Phase, RestartMachine};
 use super::plan::Exit;
-use super::spec::{ChildContext, ChildError, ChildSpec, Shutdown};
+use super::spec::{ChildContext, ChildError, ChildSpec, Stop};
 use crate::clock::Clock;
 use crate::observe::Subscribers;
 use crate::panics;
@@ -231,16 +231,13 @@ impl<C: Clock + Send + Sync + 'static> Runner<C> {
         Ok(())
     }
 
-    /// Stops one running child with its shutdown, and says so.
+    /// Stops one running child as its spec says, and says so.
     async fn stop(&mut self, name: &Arc<str>, why: &str) {
         let Some(running) = self.running.remove(name) else {
             return;
         };
-        let shutdown = self
-            .specs
-            .get(name)
-            .map_or(Shutdown::Immediate, |s| s.shutdown);
-        stop_task(running, shutdown).await;
+        let stop = self.specs.get(name).map_or(Stop::Immediate, |s| s.stop);
+        stop_task(running, stop).await;
         self.shared.update(name, |info| {
             info.exits.stopped += 1;
             info.last_exit = Some((Exit::Stopped, why.to_owned()));
@@ -354,17 +351,17 @@ fn info(spec: &ChildSpec) -> ChildInfo {
 
 /// Stops a child's task: cancel its token and wait for it (for its grace
 /// at most), or abort it at once.
-async fn stop_task(mut running: Running, shutdown: Shutdown) {
-    match shutdown {
-        Shutdown::Immediate => running.task.abort(),
-        Shutdown::Grace(grace) => {
+async fn stop_task(mut running: Running, stop: Stop) {
+    match stop {
+        Stop::Immediate => running.task.abort(),
+        Stop::Grace(grace) => {
             running.token.cancel();
             if tokio::time::timeout(grace, &mut running.task).await.is_ok() {
                 return;
             }
             running.task.abort();
         }
-        Shutdown::Infinity => running.token.cancel(),
+        Stop::Infinity => running.token.cancel(),
     }
     // Ends at once after an abort (at the child's next `.await`), or when
     // the child returns.

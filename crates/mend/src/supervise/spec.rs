@@ -23,9 +23,9 @@ pub type ChildFuture = Pin<Box<dyn Future<Output = Result<(), ChildError>> + Sen
 pub(crate) type Factory = Arc<dyn Fn(ChildContext) -> ChildFuture + Send + Sync>;
 
 /// How a child is stopped (for a group restart, a removal, a restart on
-/// request, a shutdown).
+/// request, a shutdown): OTP's `shutdown` field of a child spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shutdown {
+pub enum Stop {
     /// Cancel its token, wait up to this long for it to return, then abort
     /// it (OTP's timeout; 5 s by default, as in OTP).
     Grace(Duration),
@@ -36,9 +36,9 @@ pub enum Shutdown {
     Infinity,
 }
 
-impl Default for Shutdown {
+impl Default for Stop {
     fn default() -> Self {
-        Shutdown::Grace(Duration::from_secs(5))
+        Stop::Grace(Duration::from_secs(5))
     }
 }
 
@@ -80,7 +80,7 @@ impl ChildContext {
 ///
 /// ```
 /// use std::time::Duration;
-/// use mend::supervise::{ChildError, ChildSpec, Restart, Shutdown};
+/// use mend::supervise::{ChildError, ChildSpec, Restart, Stop};
 ///
 /// let worker = ChildSpec::new("worker", |ctx| async move {
 ///     tokio::select! {
@@ -89,7 +89,7 @@ impl ChildContext {
 ///     }
 /// })
 /// .restart(Restart::Transient)
-/// .shutdown(Shutdown::Grace(Duration::from_secs(1)));
+/// .stop(Stop::Grace(Duration::from_secs(1)));
 /// assert_eq!(worker.name(), "worker");
 /// ```
 #[derive(Clone)]
@@ -97,7 +97,7 @@ impl ChildContext {
 pub struct ChildSpec {
     pub(crate) name: Arc<str>,
     pub(crate) restart: Restart,
-    pub(crate) shutdown: Shutdown,
+    pub(crate) stop: Stop,
     pub(crate) factory: Factory,
 }
 
@@ -113,7 +113,7 @@ impl ChildSpec {
         ChildSpec {
             name: name.into(),
             restart: Restart::Permanent,
-            shutdown: Shutdown::default(),
+            stop: Stop::default(),
             factory: Arc::new(move |ctx| {
                 let run = factory(ctx);
                 Box::pin(async move { run.await.map_err(Into::into) })
@@ -128,8 +128,8 @@ impl ChildSpec {
     }
 
     /// How it is stopped.
-    pub fn shutdown(mut self, shutdown: Shutdown) -> Self {
-        self.shutdown = shutdown;
+    pub fn stop(mut self, stop: Stop) -> Self {
+        self.stop = stop;
         self
     }
 
@@ -144,7 +144,7 @@ impl fmt::Debug for ChildSpec {
         f.debug_struct("ChildSpec")
             .field("name", &self.name)
             .field("restart", &self.restart)
-            .field("shutdown", &self.shutdown)
+            .field("stop", &self.stop)
             .finish_non_exhaustive()
     }
 }

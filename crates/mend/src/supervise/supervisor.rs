@@ -13,7 +13,7 @@ use super::handle::SupervisorHandle;
 use super::machine::GiveUp;
 use super::plan::{RestartPlan, RestartPlanBuilder};
 use super::run::Runner;
-use super::spec::{ChildError, ChildSpec, Shutdown};
+use super::spec::{ChildError, ChildSpec, Stop};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Checks, ConfigError};
 use crate::observe::{Subscriber, Subscribers};
@@ -157,7 +157,7 @@ impl<C: Clock + Send + Sync + 'static> Supervisor<C> {
     /// This supervisor as a child of another: each start runs a fresh copy
     /// of it; its giving up is its failure, which its parent handles
     /// (restarts it, or gives up in turn: escalation). Permanent, stopped
-    /// with [`Shutdown::Infinity`] (it stops its own children first), as in
+    /// with [`Stop::Infinity`] (it stops its own children first), as in
     /// OTP.
     pub fn into_child(self) -> ChildSpec {
         let name = self.name.clone();
@@ -170,7 +170,7 @@ impl<C: Clock + Send + Sync + 'static> Supervisor<C> {
                     .map_err(ChildError::from)
             }
         })
-        .shutdown(Shutdown::Infinity)
+        .stop(Stop::Infinity)
     }
 }
 

@@ -12,7 +12,7 @@ use mend::clock::TokioClock;
 use mend::health::{CheckResult, Monitor, Probe};
 use mend::retry::{Backoff, Jitter};
 use mend::supervise::{
-    ChildSpec, Exit, Phase, Restart, RestartPlan, RestartPlanBuilder, Shutdown, Strategy,
+    ChildSpec, Exit, Phase, Restart, RestartPlan, RestartPlanBuilder, Stop, Strategy,
     SuperviseChange, SuperviseError, SuperviseEvent, Supervisor, SupervisorHandle,
 };
 use tokio::time::{Instant, sleep};
@@ -512,7 +512,7 @@ async fn a_child_that_ignores_its_token_is_aborted_after_its_grace() {
         plan(Strategy::OneForOne),
         vec![
             script.child("polite"),
-            script.child("stubborn").shutdown(Shutdown::Grace(3 * SEC)),
+            script.child("stubborn").stop(Stop::Grace(3 * SEC)),
         ],
         &events,
     );
