@@ -15,6 +15,7 @@
 //! | [`observe`] | state-change events (each area owns its own), subscribers, the `tracing` bridge |
 //! | `health` | health checks with Kubernetes probe semantics that trigger recovery; health+json reports (feature `health`) |
 //! | `supervise` | Erlang/OTP supervision of tasks, and the restart state machine processes reuse (feature `supervise`) |
+//! | [`cleanup`] | commit-or-rollback guards; a program's orderly shutdown on signals (feature `supervise`); SQLite transactions (feature `sqlite`) |
 //! | `metrics` | every policy's counters through the `metrics` facade, Prometheus text (features `metrics`, `prometheus`) |
 //! | [`error`] | [`Rejected`] (refused to run), [`Elapsed`] (ran out of time), [`Error<E>`] |
 //!
@@ -39,13 +40,14 @@
 //! | `checkpoint` | yes | [`checkpoint`] | serde, serde_json, crc32c, rustix's `fs` |
 //! | `metrics` | no | [`metrics`]: every policy's counters through the `metrics` facade | metrics |
 //! | `health` | no | [`health`]: TCP, HTTP and command checks, a monitor with liveness, readiness and startup probes that trigger recovery, health+json reports, `/health` `/livez` `/readyz` handlers | tokio (net), hyper, hyper-util, http-body-util, bytes, futures-util, axum, serde_json, humantime, rustix's `process` |
-//! | `supervise` | no | [`supervise`]: supervisors of tokio tasks (one-for-one, one-for-all, rest-for-one; permanent, transient, temporary; intensity; backoff), nesting, dynamic children, restart by name; the plain `RestartMachine` | tokio, tokio-util, futures-util |
+//! | `supervise` | no | [`supervise`]: supervisors of tokio tasks (one-for-one, one-for-all, rest-for-one; permanent, transient, temporary; intensity; backoff), nesting, dynamic children, restart by name; the plain `RestartMachine`; `cleanup::Shutdown` (signals, drain, hooks, report) | tokio (signal), tokio-util, futures-util |
+//! | `sqlite` | no | `cleanup::sqlite`: transactions that commit or roll back, on rusqlite's own | rusqlite (SQLite bundled) |
 //! | `prometheus` | no | [`metrics::prometheus`]: the Prometheus text, a scrape endpoint, an axum router | metrics-exporter-prometheus, axum, tokio |
 //!
 //! With `default-features = false` a breaker (with its registry, retry,
 //! bulkhead and composition) needs only dashmap, foldhash, parking_lot,
 //! rustix and thiserror. Later areas add their own features as they land:
-//! `tower`, `sqlite`, `process`.
+//! `tower`, `process`.
 //!
 //! # Examples
 //!
@@ -82,6 +84,7 @@ pub mod breaker;
 #[cfg(feature = "checkpoint")]
 pub mod checkpoint;
 pub mod classify;
+pub mod cleanup;
 pub mod clock;
 pub mod compose;
 mod config;

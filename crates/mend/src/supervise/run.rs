@@ -141,7 +141,10 @@ impl<C: Clock + Send + Sync + 'static> Runner<C> {
         };
         self.starts += 1;
         let start = self.starts;
-        let token = self.token.child_token();
+        // A token of its own, not a child of the supervisor's: at shutdown
+        // the supervisor cancels its children one by one, in reverse start
+        // order, each after the one before has stopped.
+        let token = CancellationToken::new();
         let context = ChildContext {
             name: name.clone(),
             token: token.clone(),

@@ -135,9 +135,19 @@ impl<C: Clock + Send + Sync + 'static> Supervisor<C> {
     ///
     /// Outside a tokio runtime.
     pub fn start(self) -> SupervisorHandle {
-        let token = CancellationToken::new();
+        self.start_with(CancellationToken::new(), |run| {
+            tokio::spawn(run);
+        })
+    }
+
+    /// Starts it under `token`, its task handed to `spawn`.
+    pub(crate) fn start_with(
+        self,
+        token: CancellationToken,
+        spawn: impl FnOnce(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>),
+    ) -> SupervisorHandle {
         let (runner, handle) = Runner::new(self, token);
-        tokio::spawn(runner.run_to_end());
+        spawn(Box::pin(runner.run_to_end()));
         handle
     }
 

@@ -4,6 +4,7 @@
 
 mod budget;
 mod bulkhead;
+mod cleanup;
 mod compose;
 mod config;
 mod counters;
