@@ -148,7 +148,7 @@ impl Default for RestartPlan {
 impl RestartPlan {
     /// The most restarts an intensity may allow.
     pub const MAX_RESTARTS: u32 = 1_000_000;
-    /// The longest intensity period and `reset_after`.
+    /// The longest intensity period and `reset_after`: a week.
     pub const MAX_PERIOD: Duration = Duration::from_secs(7 * 24 * 3600);
 
     /// Starts from OTP's defaults.

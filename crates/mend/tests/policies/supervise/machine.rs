@@ -425,3 +425,111 @@ fn plans_are_checked_at_their_limits() {
         .unwrap_err();
     assert_eq!(err.component, "supervisor `app`", "the supervisor is named");
 }
+
+#[test]
+fn a_restart_exactly_one_period_ago_no_longer_counts() {
+    let plan = RestartPlan::builder()
+        .intensity(1, Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut machine = RestartMachine::new(plan);
+    let at = |s: u64| Tick::from_nanos(s * 1_000_000_000);
+    machine.add("a", Restart::Permanent).unwrap();
+    machine.started("a", at(0));
+    assert!(matches!(
+        machine.exited("a", Exit::Failed, at(0)),
+        Decision::Restart(_)
+    ));
+    machine.started("a", at(0));
+    // The window is (now - 10 s, now]: the restart at 0 s is out at 10 s.
+    assert!(matches!(
+        machine.exited("a", Exit::Failed, at(10)),
+        Decision::Restart(_)
+    ));
+    machine.started("a", at(10));
+    assert!(
+        matches!(
+            machine.exited("a", Exit::Failed, at(19)),
+            Decision::GiveUp(_)
+        ),
+        "the restart at 10 s is in (9 s, 19 s]"
+    );
+}
+
+#[test]
+fn kinds_strategies_phases_and_plans_read_back() {
+    let words: Vec<String> = [Restart::Permanent, Restart::Transient, Restart::Temporary]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(words, ["permanent", "transient", "temporary"]);
+    let strategies: Vec<&str> = [Kind::OneForOne, Kind::OneForAll, Kind::RestForOne]
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(strategies, ["one_for_one", "one_for_all", "rest_for_one"]);
+    assert_eq!(Phase::Running.to_string(), "running");
+    assert_eq!(Phase::Stopped.to_string(), "stopped");
+    assert!(
+        Phase::Restarting(Tick::ZERO)
+            .to_string()
+            .starts_with("restarting at ")
+    );
+    let plan = RestartPlan::builder()
+        .strategy(Kind::RestForOne)
+        .intensity(7, Duration::from_secs(3))
+        .intensity_per_child()
+        .build()
+        .unwrap();
+    assert_eq!(plan.strategy(), Kind::RestForOne);
+    assert_eq!(plan.intensity(), Some((7, Duration::from_secs(3))));
+    assert_eq!(plan.scope(), mend::supervise::IntensityScope::Child);
+    let otp = RestartPlan::builder().build().unwrap();
+    assert_eq!(
+        otp.intensity(),
+        Some((1, Duration::from_secs(5))),
+        "OTP's default"
+    );
+    assert_eq!(otp.scope(), mend::supervise::IntensityScope::Supervisor);
+    assert_eq!(
+        RestartPlan::builder()
+            .crash_loop_backoff()
+            .build()
+            .unwrap()
+            .intensity(),
+        None
+    );
+    assert_eq!(
+        RestartPlan::MAX_PERIOD,
+        Duration::from_secs(7 * 24 * 3600),
+        "a week"
+    );
+}
+
+#[test]
+fn a_restart_counts_when_it_happens_after_its_backoff() {
+    // A failure at 5 s with a 5 s backoff restarts at 10 s: exactly one
+    // period after the restart at 0 s, which is then out of (0 s, 10 s].
+    let plan = RestartPlan::builder()
+        .intensity(1, Duration::from_secs(10))
+        .backoff(
+            Backoff::constant(Duration::from_secs(5)),
+            Jitter::None,
+            Duration::from_secs(600),
+        )
+        .build()
+        .unwrap();
+    let mut machine = RestartMachine::new(plan);
+    let at = |s: u64| Tick::from_nanos(s * 1_000_000_000);
+    machine.add("a", Restart::Permanent).unwrap();
+    machine.started("a", at(0));
+    assert!(matches!(
+        machine.exited("a", Exit::Failed, at(0)),
+        Decision::Restart(_)
+    ));
+    machine.started("a", at(0));
+    let Decision::Restart(order) = machine.exited("a", Exit::Failed, at(5)) else {
+        panic!("the restart at 0 s is out of (0 s, 10 s]");
+    };
+    assert_eq!(order.at, at(10));
+}
