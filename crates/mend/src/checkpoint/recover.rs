@@ -31,6 +31,8 @@ pub(crate) struct Recovered<S> {
     pub(crate) tail: Option<(PathBuf, u64)>,
     /// Records and bytes in the journal after the snapshot.
     pub(crate) since_snapshot: (u64, u64),
+    /// The segments whose records were replayed, in order.
+    pub(crate) replayed: Vec<PathBuf>,
     pub(crate) report: Recovery,
 }
 
@@ -108,6 +110,7 @@ pub(crate) fn recover<S: Journaled>(
 
     let mut next_seq = base_seq + 1;
     let mut since_snapshot = (0, 0);
+    let mut replayed: Vec<PathBuf> = Vec::new();
     for record in records.iter().filter(|r| r.seq > base_seq) {
         if record.seq != next_seq {
             return Err(CheckpointError::Unrecoverable {
@@ -126,6 +129,9 @@ pub(crate) fn recover<S: Journaled>(
             &mut report,
         )?;
         state.apply(&change);
+        if replayed.last() != Some(&record.path) {
+            replayed.push(record.path.clone());
+        }
         next_seq += 1;
         report.replayed += 1;
         since_snapshot.0 += 1;
@@ -145,6 +151,7 @@ pub(crate) fn recover<S: Journaled>(
         next_seq,
         tail: tail.and_then(|(path, end_seq, len)| (end_seq == next_seq).then_some((path, len))),
         since_snapshot,
+        replayed,
         report,
     })
 }

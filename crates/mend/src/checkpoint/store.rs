@@ -123,13 +123,7 @@ impl<S: Journaled> Store<S> {
         self.loaded = false;
         self.segment = None;
         let recovered = recover::<S>(self.io.as_ref(), &self.dir)?;
-        if let Some((path, _len)) = &recovered.tail {
-            let file = self
-                .io
-                .append(path)
-                .map_err(CheckpointError::io("open", path))?;
-            self.segment = Some(file);
-        }
+        self.segment = self.adopt(&recovered.replayed, recovered.tail.as_ref())?;
         self.state = recovered.state;
         self.next_seq = recovered.next_seq;
         self.since_snapshot = recovered.since_snapshot;
@@ -212,6 +206,37 @@ impl<S: Journaled> Store<S> {
         retain::prune(self.io.as_ref(), &self.dir, self.options.keep_snapshots)
             .map_err(|e| self.poison(e))?;
         Ok(seq)
+    }
+
+    /// Makes durable what `load` is about to hand out: a killed process may
+    /// have left records in the page cache that nobody fsync'd, and files
+    /// whose directory entries were never fsync'd. Every segment whose
+    /// records were replayed and the tail are fsync'd, then the directory,
+    /// before anything is acknowledged. Returns the tail, open for appends.
+    fn adopt(
+        &self,
+        replayed: &[PathBuf],
+        tail: Option<&(PathBuf, u64)>,
+    ) -> Result<Option<Box<dyn IoFile>>, CheckpointError> {
+        let mut tail_file = None;
+        let tail_path = tail.map(|(path, _)| path);
+        for path in replayed
+            .iter()
+            .chain(tail_path.filter(|p| !replayed.contains(p)))
+        {
+            let mut file = self
+                .io
+                .append(path)
+                .map_err(CheckpointError::io("open", path))?;
+            file.sync().map_err(CheckpointError::io("fsync", path))?;
+            if Some(path) == tail_path {
+                tail_file = Some(file);
+            }
+        }
+        self.io
+            .sync_dir(&self.dir)
+            .map_err(CheckpointError::io("fsync", &self.dir))?;
+        Ok(tail_file)
     }
 
     fn writable(&self) -> Result<(), CheckpointError> {

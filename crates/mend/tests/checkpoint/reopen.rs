@@ -32,7 +32,6 @@ fn first_process(io: &SimIo) {
 /// next process appended to it after only an fdatasync, and a power cut
 /// took the segment, and the appends, away.
 #[test]
-#[ignore = "fails until load fsyncs what it adopts and a failed append is cut back (issue 14)"]
 fn appends_after_a_kill_at_a_directory_fsync_survive_a_power_cut() {
     let steps = steps_of(first_process, "fsync the directory");
     assert!(steps.len() >= 3, "{steps:?}");
@@ -74,7 +73,6 @@ fn one_long_segment(io: &SimIo) -> (u64, u64) {
 /// a new segment, never fsyncing the old one, and a power cut that kept
 /// part of it made recovery refuse a segment the snapshot already covered.
 #[test]
-#[ignore = "fails until load fsyncs what it adopts and a failed append is cut back (issue 14)"]
 fn what_load_adopts_is_durable_before_anything_is_acknowledged() {
     let steps = steps_of(
         |io| {
@@ -107,7 +105,7 @@ fn what_load_adopts_is_durable_before_anything_is_acknowledged() {
 /// trusted it; once the cache was gone (a power cut), so was that record,
 /// and recovery refused the journal or lost the appends after it.
 #[test]
-#[ignore = "fails until load fsyncs what it adopts and a failed append is cut back (issue 14)"]
+#[ignore = "fails until a failed append is cut back (issue 14)"]
 fn reopening_after_a_failed_fsync_never_trusts_the_unsynced_record() {
     let options = Options::default();
     let open = |io: &SimIo| {
