@@ -77,6 +77,7 @@ mod report;
 mod retain;
 mod snapshot;
 mod store;
+mod tail;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

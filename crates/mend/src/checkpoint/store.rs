@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use super::Journaled;
 use super::error::CheckpointError;
-use super::io::{Io, IoFile, StdIo, write_all};
+use super::io::{Io, StdIo, write_all};
 use super::lock::{self, DirLock};
 use super::options::Options;
 use super::recover::recover;
 use super::report::Recovery;
 use super::retain;
+use super::tail::Tail;
 use super::{journal, snapshot};
 
 /// A crash-safe store for one application state `S`: snapshots of the whole
@@ -32,7 +33,9 @@ use super::{journal, snapshot};
 /// that lie about flushing void every database's guarantees, and this one's).
 ///
 /// After any failed write, fsync or rename the store refuses further writes
-/// ([`CheckpointError::Poisoned`]) until it is dropped and opened again.
+/// ([`CheckpointError::Poisoned`]) until it is dropped and opened again. A
+/// failed append first cuts the journal back to the last acknowledged
+/// record, so the reopened store never trusts bytes that failed to sync.
 pub struct Store<S: Journaled> {
     dir: PathBuf,
     io: Arc<dyn Io>,
@@ -42,7 +45,8 @@ pub struct Store<S: Journaled> {
     loaded: bool,
     poisoned: Option<String>,
     next_seq: u64,
-    segment: Option<Box<dyn IoFile>>,
+    /// The segment appends go to; `None` until one is needed.
+    tail: Option<Tail>,
     /// Records and bytes journaled since the last snapshot.
     since_snapshot: (u64, u64),
 }
@@ -97,7 +101,7 @@ impl<S: Journaled> Store<S> {
             loaded: false,
             poisoned: None,
             next_seq: 1,
-            segment: None,
+            tail: None,
             since_snapshot: (0, 0),
         })
     }
@@ -121,9 +125,9 @@ impl<S: Journaled> Store<S> {
     /// [`CheckpointError::Io`]. The store stays unloaded and refuses writes.
     pub fn load(&mut self) -> Result<Recovery, CheckpointError> {
         self.loaded = false;
-        self.segment = None;
+        self.tail = None;
         let recovered = recover::<S>(self.io.as_ref(), &self.dir)?;
-        self.segment = self.adopt(&recovered.replayed, recovered.tail.as_ref())?;
+        self.tail = self.adopt(&recovered.replayed, recovered.tail.as_ref())?;
         self.state = recovered.state;
         self.next_seq = recovered.next_seq;
         self.since_snapshot = recovered.since_snapshot;
@@ -155,8 +159,13 @@ impl<S: Journaled> Store<S> {
     ///
     /// [`CheckpointError::NotLoaded`], [`CheckpointError::Poisoned`],
     /// [`CheckpointError::Encode`], [`CheckpointError::TooLarge`]: nothing
-    /// was written. [`CheckpointError::Io`]: the change may or may not be on
-    /// disk (it is not applied to the state) and the store is now poisoned.
+    /// was written. [`CheckpointError::Io`]: the change is not applied to
+    /// the state and the store is now poisoned. The segment has been cut
+    /// back to the end of the last acknowledged record, so the store opened
+    /// again does not load the change (bytes that failed to sync may still
+    /// be readable from the page cache, never durable). If that cut failed
+    /// too, [`CheckpointError::Poisoned`] says so from then on, and until
+    /// the cut is made or the machine restarts a reopen may load the change.
     pub fn append(&mut self, change: &S::Change) -> Result<u64, CheckpointError> {
         self.writable()?;
         let (records, bytes) = self.since_snapshot;
@@ -174,8 +183,9 @@ impl<S: Journaled> Store<S> {
         }
         let seq = self.next_seq;
         let record = journal::encode(seq, S::SCHEMA_VERSION, &payload);
+        // On error the tail is cut back to the last acknowledged record.
         self.write_record(seq, &record)
-            .map_err(|e| self.poison(e))?;
+            .map_err(|(e, uncut)| self.poison_with(e, uncut))?;
         self.next_seq += 1;
         self.since_snapshot.0 += 1;
         self.since_snapshot.1 += record.len() as u64;
@@ -201,7 +211,7 @@ impl<S: Journaled> Store<S> {
         let bytes = snapshot::encode(S::SCHEMA_VERSION, seq, &payload);
         self.write_snapshot(seq, &bytes)
             .map_err(|e| self.poison(e))?;
-        self.segment = None;
+        self.tail = None;
         self.since_snapshot = (0, 0);
         retain::prune(self.io.as_ref(), &self.dir, self.options.keep_snapshots)
             .map_err(|e| self.poison(e))?;
@@ -217,7 +227,7 @@ impl<S: Journaled> Store<S> {
         &self,
         replayed: &[PathBuf],
         tail: Option<&(PathBuf, u64)>,
-    ) -> Result<Option<Box<dyn IoFile>>, CheckpointError> {
+    ) -> Result<Option<Tail>, CheckpointError> {
         let mut tail_file = None;
         let tail_path = tail.map(|(path, _)| path);
         for path in replayed
@@ -229,8 +239,8 @@ impl<S: Journaled> Store<S> {
                 .append(path)
                 .map_err(CheckpointError::io("open", path))?;
             file.sync().map_err(CheckpointError::io("fsync", path))?;
-            if Some(path) == tail_path {
-                tail_file = Some(file);
+            if let Some((tail_path, len)) = tail.filter(|(tail_path, _)| tail_path == path) {
+                tail_file = Some(Tail::new(file, tail_path.clone(), *len));
             }
         }
         self.io
@@ -252,34 +262,44 @@ impl<S: Journaled> Store<S> {
     }
 
     fn poison(&mut self, error: CheckpointError) -> CheckpointError {
+        self.poison_with(error, None)
+    }
+
+    fn poison_with(&mut self, error: CheckpointError, also: Option<String>) -> CheckpointError {
         let mut reason = error.to_string();
         if let Some(source) = std::error::Error::source(&error) {
             reason = format!("{reason}: {source}");
         }
+        if let Some(also) = also {
+            reason = format!("{reason}; {also}");
+        }
         self.poisoned = Some(reason);
-        self.segment = None;
+        self.tail = None;
         error
     }
 
-    fn write_record(&mut self, seq: u64, record: &[u8]) -> Result<(), CheckpointError> {
-        let path = self.dir.join(journal::file_name(seq));
-        let file = match &mut self.segment {
-            Some(file) => file,
+    fn write_record(
+        &mut self,
+        seq: u64,
+        record: &[u8],
+    ) -> Result<(), (CheckpointError, Option<String>)> {
+        let tail = match &mut self.tail {
+            Some(tail) => tail,
             None => {
                 // A new segment: its directory entry must be durable before
                 // the first record in it is acknowledged.
+                let path = self.dir.join(journal::file_name(seq));
                 let file = self
                     .io
                     .create(&path)
-                    .map_err(CheckpointError::io("create", &path))?;
+                    .map_err(|e| (CheckpointError::io("create", &path)(e), None))?;
                 self.io
                     .sync_dir(&self.dir)
-                    .map_err(CheckpointError::io("fsync", &self.dir))?;
-                self.segment.insert(file)
+                    .map_err(|e| (CheckpointError::io("fsync", &self.dir)(e), None))?;
+                self.tail.insert(Tail::new(file, path, 0))
             }
         };
-        write_all(file.as_mut(), record).map_err(CheckpointError::io("write", &path))?;
-        file.sync().map_err(CheckpointError::io("fsync", &path))
+        tail.append(self.io.as_ref(), record)
     }
 
     fn write_snapshot(&self, seq: u64, bytes: &[u8]) -> Result<(), CheckpointError> {

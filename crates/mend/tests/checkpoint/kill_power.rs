@@ -47,7 +47,6 @@ struct Run {
 }
 
 #[test]
-#[ignore = "fails until a failed append is cut back (issue 14)"]
 fn a_kill_or_an_io_error_then_a_power_cut_keeps_every_acknowledged_append() {
     let mut cases = 0;
     let mut failures = Vec::new();

@@ -105,7 +105,6 @@ fn what_load_adopts_is_durable_before_anything_is_acknowledged() {
 /// trusted it; once the cache was gone (a power cut), so was that record,
 /// and recovery refused the journal or lost the appends after it.
 #[test]
-#[ignore = "fails until a failed append is cut back (issue 14)"]
 fn reopening_after_a_failed_fsync_never_trusts_the_unsynced_record() {
     let options = Options::default();
     let open = |io: &SimIo| {
@@ -155,4 +154,51 @@ fn reopening_after_a_failed_fsync_never_trusts_the_unsynced_record() {
             panic!("seed {seed}: {e}");
         }
     }
+}
+
+/// When the cut back after a failed fsync fails too, the refusal says so:
+/// until the cut is made, a reopen may read the failed record back.
+#[test]
+fn a_failed_cut_back_is_named_in_the_refusal() {
+    let open = |io: &SimIo| {
+        Store::<Ledger>::open_with_io("/sim", Options::default(), Arc::new(io.clone())).unwrap()
+    };
+    let probe = SimIo::new(&Image::new(), None, 0);
+    let mut store = open(&probe);
+    store.load().unwrap();
+    let before = probe.ops().len();
+    store.append(&1).unwrap();
+    let ops = probe.ops();
+    let sync = (before + 1..=ops.len())
+        .find(|&n| ops[n - 1].starts_with("fsync journal-"))
+        .unwrap();
+
+    let io = SimIo::new(&Image::new(), None, 0)
+        .fault_at(sync, Fault::Error)
+        .fault_at(sync + 1, Fault::Error);
+    let mut store = open(&io);
+    store.load().unwrap();
+    store.append(&1).unwrap_err();
+    assert!(
+        io.ops()[sync].starts_with("truncate journal-"),
+        "{:?}",
+        io.ops()
+    );
+    let refusal = store.append(&1).unwrap_err().to_string();
+    assert!(
+        refusal.contains("could not cut") && refusal.contains("back to byte 0"),
+        "{refusal}"
+    );
+
+    // Cut back when it can be: the reopen does not see the record.
+    let io = SimIo::new(&Image::new(), None, 0).fault_at(sync, Fault::Error);
+    let mut store = open(&io);
+    store.load().unwrap();
+    store.append(&1).unwrap_err();
+    let refusal = store.append(&1).unwrap_err().to_string();
+    assert!(!refusal.contains("could not cut"), "{refusal}");
+    drop(store);
+    let mut store = open(&io);
+    store.load().unwrap();
+    assert_eq!(store.last_seq(), 0);
 }

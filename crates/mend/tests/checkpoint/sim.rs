@@ -67,7 +67,7 @@ struct Disk {
     /// Every call, in order: "write journal-...", "fsync the directory", ...
     ops: Vec<String>,
     syncs: usize,
-    fault: Option<(usize, Fault)>,
+    faults: Vec<(usize, Fault)>,
     /// The sync count when the fault fired, and the call it hit.
     fired: Option<(usize, String)>,
     crash_at: Option<usize>,
@@ -115,7 +115,7 @@ impl SimIo {
             alive: 0,
             ops: Vec::new(),
             syncs: 0,
-            fault: None,
+            faults: Vec::new(),
             fired: None,
             crash_at,
             image: None,
@@ -137,8 +137,9 @@ impl SimIo {
     }
 
     /// Makes step `step` (counting every call from 1) fail with `fault`.
+    /// Several steps can fail; `fired` tells about the first.
     pub(crate) fn fault_at(self, step: usize, fault: Fault) -> Self {
-        self.disk.lock().unwrap().fault = Some((step, fault));
+        self.disk.lock().unwrap().faults.push((step, fault));
         self
     }
 
@@ -203,11 +204,9 @@ impl SimIo {
             return Err(io::Error::other("process killed"));
         }
         disk.ops.push(op.to_owned());
-        let fault = match disk.fault {
-            Some((step, fault)) if step == disk.ops.len() => Some(fault),
-            _ => None,
-        };
-        if fault.is_some() {
+        let step = disk.ops.len();
+        let fault = disk.faults.iter().find(|f| f.0 == step).map(|f| f.1);
+        if fault.is_some() && disk.fired.is_none() {
             disk.fired = Some((disk.syncs, op.to_owned()));
         }
         if fault == Some(Fault::Kill) {
