@@ -108,8 +108,8 @@ impl Io for Faults {
             failing: false,
         }))
     }
-    fn open_lock(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
-        StdIo.open_lock(path)
+    fn open_lock(&self, path: &Path, initial: &[u8]) -> io::Result<Box<dyn IoFile>> {
+        StdIo.open_lock(path, initial)
     }
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
         StdIo.truncate(path, len)

@@ -8,6 +8,7 @@ mod corruption;
 mod faults;
 mod kill;
 mod kill_power;
+mod lock;
 mod order;
 mod power;
 mod reopen;

@@ -223,6 +223,7 @@ impl SimIo {
             io: self.clone(),
             inode,
             name: name(path),
+            at: None,
         })
     }
 }
@@ -339,8 +340,27 @@ impl Io for SimIo {
         }
     }
 
-    fn open_lock(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
-        self.append(path)
+    fn open_lock(&self, path: &Path, initial: &[u8]) -> io::Result<Box<dyn IoFile>> {
+        let id = self.with(&format!("open {}", name(path)), |d| {
+            if let Some(&id) = d.live.get(&name(path)) {
+                return Ok(id);
+            }
+            d.inodes.push(Inode {
+                live: initial.to_vec(),
+                pending: vec![(0, initial.to_vec())],
+                ..Inode::default()
+            });
+            let id = d.inodes.len() - 1;
+            d.live.insert(name(path), id);
+            d.pending_dir.push(DirOp::Link(name(path), id));
+            Ok(id)
+        })?;
+        Ok(Box::new(SimFile {
+            io: self.clone(),
+            inode: id,
+            name: name(path),
+            at: Some(0),
+        }))
     }
 
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
@@ -402,6 +422,8 @@ struct SimFile {
     io: SimIo,
     inode: usize,
     name: String,
+    /// Where the next write goes; `None`: at the end (appends).
+    at: Option<usize>,
 }
 
 impl IoFile for SimFile {
@@ -414,8 +436,11 @@ impl IoFile for SimFile {
                 Some(_) => d.rng.below(buf.len() as u64 + 1) as usize,
             };
             let inode = &mut d.inodes[self.inode];
-            let offset = inode.live.len();
-            inode.live.extend_from_slice(&buf[..len]);
+            let offset = self.at.unwrap_or(inode.live.len());
+            put(&mut inode.live, offset, &buf[..len]);
+            if let Some(at) = &mut self.at {
+                *at += len;
+            }
             if len > 0 {
                 inode.pending.push((offset, buf[..len].to_vec()));
             }
