@@ -52,6 +52,9 @@ pub trait Io: fmt::Debug + Send + Sync {
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     /// The whole content of a file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Opens a file for reading at any offset, a piece at a time (recovery
+    /// reads journal segments this way, in bounded memory).
+    fn reader(&self, path: &Path) -> io::Result<Box<dyn IoReader>>;
     /// Creates a file (or truncates an existing one) for writing, mode 0600.
     fn create(&self, path: &Path) -> io::Result<Box<dyn IoFile>>;
     /// Opens a file for appending, creating it (mode 0600) if needed.
@@ -81,6 +84,15 @@ pub trait IoFile: fmt::Debug + Send {
     /// Takes an exclusive advisory lock without waiting: `Ok(false)` when
     /// someone else holds it. The lock lasts until the handle is dropped.
     fn try_lock(&mut self) -> io::Result<bool>;
+}
+
+/// A file open for reading, as [`Io::reader`] hands it out.
+pub trait IoReader: fmt::Debug + Send {
+    /// The file's length in bytes.
+    fn size(&mut self) -> io::Result<u64>;
+    /// Fills `buf` with the bytes at `offset`; an error if the file ends
+    /// first.
+    fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
 }
 
 /// Writes all of `buf`, going on after short writes.
@@ -119,6 +131,10 @@ impl Io for StdIo {
         let mut bytes = Vec::new();
         File::open(path)?.read_to_end(&mut bytes)?;
         Ok(bytes)
+    }
+
+    fn reader(&self, path: &Path) -> io::Result<Box<dyn IoReader>> {
+        Ok(Box::new(StdReader(File::open(path)?)))
     }
 
     fn create(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
@@ -217,5 +233,19 @@ impl IoFile for StdFile {
             Err(rustix::io::Errno::WOULDBLOCK) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[derive(Debug)]
+struct StdReader(File);
+
+impl IoReader for StdReader {
+    fn size(&mut self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+
+    fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.0.read_exact_at(buf, offset)
     }
 }

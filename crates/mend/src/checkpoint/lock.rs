@@ -12,6 +12,11 @@
 //! holder's lock and its write a racing opener may read the previous
 //! holder's pid.
 //!
+//! Once a store has been set up in the directory (its first `load` has made
+//! a snapshot and a segment durable), the lock file gets a second line,
+//! `initialized`, kept by every later holder. So a directory whose
+//! snapshots and segments were removed is told from a first run.
+//!
 //! A lock whose file holds this process's own pid, while no store of this
 //! process holds that directory, is held by a copy of a descriptor this
 //! process dropped: a child forked meanwhile keeps it until it calls
@@ -39,11 +44,38 @@ fn held() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     HELD.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The lock file's second line once a store has been set up.
+const MARK: &str = "initialized\n";
+
 /// A held directory lock.
 #[derive(Debug)]
 pub(crate) struct DirLock {
-    _file: Box<dyn IoFile>,
+    /// Written up to the end of the pid line.
+    file: Box<dyn IoFile>,
     dir: PathBuf,
+    marked: bool,
+}
+
+impl DirLock {
+    /// Writes (and fsyncs) the line that says a store was set up here.
+    pub(crate) fn mark(&mut self) -> Result<(), CheckpointError> {
+        if self.marked {
+            return Ok(());
+        }
+        let path = self.dir.join(FILE_NAME);
+        write_all(self.file.as_mut(), MARK.as_bytes())
+            .map_err(CheckpointError::io("write", &path))?;
+        self.file
+            .sync()
+            .map_err(CheckpointError::io("fsync", &path))?;
+        self.marked = true;
+        Ok(())
+    }
+}
+
+/// True when a lock file's content says a store was set up.
+pub(crate) fn is_marked(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|text| text.lines().nth(1) == Some(MARK.trim_end()))
 }
 
 impl Drop for DirLock {
@@ -87,8 +119,9 @@ pub(crate) fn acquire(io: &dyn Io, dir: &Path) -> Result<DirLock, CheckpointErro
     write_all(file.as_mut(), line.as_bytes()).map_err(CheckpointError::io("write", &path))?;
     held().push(dir.to_path_buf());
     Ok(DirLock {
-        _file: file,
+        file,
         dir: dir.to_path_buf(),
+        marked: false,
     })
 }
 
@@ -100,7 +133,7 @@ fn parse_pid(bytes: &[u8]) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_pid, pid_line};
+    use super::{MARK, is_marked, parse_pid, pid_line};
 
     #[test]
     fn reads_the_pid_a_holder_wrote() {
@@ -110,5 +143,15 @@ mod tests {
         assert_eq!(parse_pid(b"        12\nmore\n"), Some(12));
         assert_eq!(parse_pid(b""), None);
         assert_eq!(parse_pid(b"42x"), None);
+    }
+
+    #[test]
+    fn the_mark_is_the_second_line() {
+        let marked = format!("{}{MARK}", pid_line(3));
+        assert!(is_marked(marked.as_bytes()));
+        assert_eq!(parse_pid(marked.as_bytes()), Some(3));
+        assert!(!is_marked(pid_line(3).as_bytes()));
+        assert!(!is_marked(MARK.as_bytes()));
+        assert!(!is_marked(b""));
     }
 }

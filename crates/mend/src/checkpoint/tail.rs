@@ -18,19 +18,32 @@ use std::path::PathBuf;
 
 use super::error::CheckpointError;
 use super::io::{Io, IoFile, write_all};
+use super::journal::SEGMENT_HEADER_LEN;
 
-/// The open segment: its handle, its path, and its length, which is where
-/// the last acknowledged record ends.
+/// The open segment: its handle, its path, its first record, and its
+/// length, which is where the last acknowledged record ends.
 #[derive(Debug)]
 pub(crate) struct Tail {
     file: Box<dyn IoFile>,
     path: PathBuf,
+    first: u64,
     len: u64,
 }
 
 impl Tail {
-    pub(crate) fn new(file: Box<dyn IoFile>, path: PathBuf, len: u64) -> Self {
-        Tail { file, path, len }
+    pub(crate) fn new(file: Box<dyn IoFile>, path: PathBuf, first: u64, len: u64) -> Self {
+        Tail {
+            file,
+            path,
+            first,
+            len,
+        }
+    }
+
+    /// True when this is the format-2 segment starting at `first`, with no
+    /// record in it yet.
+    pub(crate) fn is_empty_at(&self, first: u64) -> bool {
+        self.first == first && self.len == SEGMENT_HEADER_LEN
     }
 
     /// Writes and fsyncs one record. On error, cuts the segment back to

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use mend::checkpoint::{CheckpointError, Io, IoFile, StdIo, Store};
+use mend::checkpoint::{CheckpointError, Io, IoFile, IoReader, StdIo, Store};
 
 use crate::support::{Ledger, open, small_options};
 
@@ -91,6 +91,9 @@ impl Io for Faults {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         StdIo.read(path)
     }
+    fn reader(&self, path: &Path) -> io::Result<Box<dyn IoReader>> {
+        StdIo.reader(path)
+    }
     fn create(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
         self.check(Kind::Create)?;
         let inner = StdIo.create(path)?;
@@ -163,25 +166,48 @@ impl IoFile for FaultFile {
     }
 }
 
-/// Appends 5.. on top of 1..=4, saving every 4th, until an error. Returns
-/// (issued, acknowledged, the error).
-fn workload(store: &mut Store<Ledger>) -> (u64, u64, Option<CheckpointError>) {
-    let mut acked = store.last_seq();
-    for v in acked + 1..=acked + 12 {
+/// What the workload ran into.
+struct Outcome {
+    issued: u64,
+    acked: u64,
+    error: Option<CheckpointError>,
+    /// The first failed compaction `append` went on after.
+    compaction: Option<String>,
+}
+
+/// Appends 5.. on top of 1..=4, saving every 4th, until an error.
+fn workload(store: &mut Store<Ledger>) -> Outcome {
+    let mut outcome = Outcome {
+        issued: store.last_seq(),
+        acked: store.last_seq(),
+        error: None,
+        compaction: None,
+    };
+    for v in outcome.acked + 1..=outcome.acked + 12 {
+        outcome.issued = v;
         if let Err(e) = store.append(&v) {
-            return (v, acked, Some(e));
+            outcome.error = Some(e);
+            return outcome;
         }
-        acked = v;
+        outcome.acked = v;
+        if outcome.compaction.is_none() {
+            outcome.compaction = store.compaction_error().map(|e| format!("{e}: {e:?}"));
+        }
         if v % 4 == 0
             && let Err(e) = store.save()
         {
-            return (v, acked, Some(e));
+            outcome.error = Some(e);
+            return outcome;
         }
     }
-    (acked, acked, None)
+    outcome
 }
 
-fn run_fault(kind: Kind, errno: i32, label: &str) -> usize {
+/// Injects the fault at every occurrence in turn. Returns how many there
+/// were, and at how many the fault hit a compaction `append` ran on its own
+/// (which fails quietly, the append going on).
+fn run_fault(kind: Kind, errno: i32, label: &str) -> (usize, usize) {
+    let mut compactions = 0;
     for nth in 0.. {
         let dir = tempfile::tempdir().unwrap();
         let io = FaultIo::shared(kind, nth, errno);
@@ -194,22 +220,42 @@ fn run_fault(kind: Kind, errno: i32, label: &str) -> usize {
         }
         store.save().unwrap();
         io.armed.store(true, Ordering::SeqCst);
-        let (issued, acked, error) = workload(&mut store);
+        let Outcome {
+            issued,
+            acked,
+            error,
+            compaction,
+        } = workload(&mut store);
         if !io.fired.load(Ordering::SeqCst) {
             assert!(error.is_none(), "{label}: error without a fault: {error:?}");
             assert!(nth > 0, "{label}: the workload never did this operation");
-            return nth; // faults injected at occurrences 0..nth
+            return (nth, compactions); // faults injected at occurrences 0..nth
         }
         let context = format!("{label}, fault at occurrence {nth}");
-        let error = error.unwrap_or_else(|| panic!("{context}: no error returned"));
-        assert!(
-            matches!(&error, CheckpointError::Io { source, .. } if source.raw_os_error() == Some(errno)),
-            "{context}: {error}"
-        );
-        assert!(
-            matches!(store.append(&999), Err(CheckpointError::Poisoned { .. })),
-            "{context}: wrote again after a failure"
-        );
+        match error {
+            Some(error) => {
+                assert!(
+                    matches!(&error, CheckpointError::Io { source, .. } if source.raw_os_error() == Some(errno)),
+                    "{context}: {error}"
+                );
+                assert!(
+                    matches!(store.append(&999), Err(CheckpointError::Poisoned { .. })),
+                    "{context}: wrote again after a failure"
+                );
+            }
+            None => {
+                // A compaction the append did not ask for failed: the
+                // append, and the ones after it, went on.
+                let compaction =
+                    compaction.unwrap_or_else(|| panic!("{context}: no error returned"));
+                assert!(
+                    compaction.contains(&format!("code: {errno},")),
+                    "{context}: {compaction}"
+                );
+                assert_eq!(acked, issued, "{context}");
+                compactions += 1;
+            }
+        }
         drop(store);
 
         let mut store = open(dir.path());
@@ -228,42 +274,44 @@ fn run_fault(kind: Kind, errno: i32, label: &str) -> usize {
 
 #[test]
 fn a_failed_create_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Create, EACCES, "create") >= 3);
+    assert!(run_fault(Kind::Create, EACCES, "create").0 >= 3);
 }
 
 #[test]
 fn a_failed_write_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Write, EIO, "write") >= 10);
+    assert!(run_fault(Kind::Write, EIO, "write").0 >= 10);
 }
 
 #[test]
 fn a_short_write_then_a_failure_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::ShortWrite, ENOSPC, "short write") >= 10);
+    assert!(run_fault(Kind::ShortWrite, ENOSPC, "short write").0 >= 10);
 }
 
 #[test]
 fn a_full_disk_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Write, ENOSPC, "ENOSPC") >= 10);
+    let (occurrences, compactions) = run_fault(Kind::Write, ENOSPC, "ENOSPC");
+    assert!(occurrences >= 10);
+    assert!(compactions >= 2, "{compactions} compactions failed quietly");
 }
 
 #[test]
 fn a_failed_fsync_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Sync, EIO, "fsync EIO") >= 10);
+    assert!(run_fault(Kind::Sync, EIO, "fsync EIO").0 >= 10);
 }
 
 #[test]
 fn a_failed_rename_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Rename, EXDEV, "rename") >= 2);
+    assert!(run_fault(Kind::Rename, EXDEV, "rename").0 >= 2);
 }
 
 #[test]
 fn a_failed_directory_fsync_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::SyncDir, EIO, "directory fsync") >= 4);
+    assert!(run_fault(Kind::SyncDir, EIO, "directory fsync").0 >= 4);
 }
 
 #[test]
 fn a_failed_remove_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Remove, EIO, "remove") >= 2);
+    assert!(run_fault(Kind::Remove, EIO, "remove").0 >= 2);
 }
 
 #[test]
@@ -274,9 +322,9 @@ fn short_writes_that_succeed_are_finished() {
     let mut store =
         Store::<Ledger>::open_with_io(dir.path(), small_options(), Arc::new(io.clone())).unwrap();
     store.load().unwrap();
-    let (issued, acked, error) = workload(&mut store);
-    assert!(error.is_none());
-    assert_eq!((issued, acked), (12, 12));
+    let outcome = workload(&mut store);
+    assert!(outcome.error.is_none());
+    assert_eq!((outcome.issued, outcome.acked), (12, 12));
     drop(store);
     let mut store = open(dir.path());
     store.load().unwrap();

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
-use mend::checkpoint::{CheckpointError, Io, IoFile, Options, StdIo, Store};
+use mend::checkpoint::{CheckpointError, Io, IoFile, IoReader, Options, StdIo, Store};
 
 use crate::support::Ledger;
 
@@ -92,6 +92,9 @@ impl Io for BusyLock {
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         StdIo.read(path)
+    }
+    fn reader(&self, path: &Path) -> io::Result<Box<dyn IoReader>> {
+        StdIo.reader(path)
     }
     fn create(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
         StdIo.create(path)

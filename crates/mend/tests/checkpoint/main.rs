@@ -4,11 +4,14 @@
 //! corruption (`corruption`) and the everyday behaviour (`basics`).
 
 mod basics;
+mod chain;
 mod corruption;
 mod faults;
+mod full_disk;
 mod kill;
 mod kill_power;
 mod lock;
+mod memory;
 mod order;
 mod power;
 mod reopen;

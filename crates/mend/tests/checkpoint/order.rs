@@ -7,7 +7,7 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use mend::checkpoint::{Io, IoFile, StdIo, Store};
+use mend::checkpoint::{Io, IoFile, IoReader, StdIo, Store};
 
 use crate::support::{Ledger, small_options};
 
@@ -23,9 +23,10 @@ enum Op {
     Ack,
 }
 
-/// Real files through `StdIo`, with a log of every operation.
+/// Real files through `StdIo`, with a log of every operation, and the
+/// names files were renamed to (a handle writes under its file's name).
 #[derive(Debug, Clone, Default)]
-struct RecordingIo(Arc<Mutex<Vec<Op>>>);
+struct RecordingIo(Arc<Mutex<Vec<Op>>>, Arc<Mutex<Vec<(String, String)>>>);
 
 impl RecordingIo {
     fn log(&self, op: Op) {
@@ -34,6 +35,17 @@ impl RecordingIo {
 
     fn ops(&self) -> Vec<Op> {
         self.0.lock().unwrap().clone()
+    }
+
+    /// The name a file opened as `name` has now.
+    fn current(&self, name: &str) -> String {
+        let mut name = name.to_owned();
+        for (from, to) in self.1.lock().unwrap().iter() {
+            if *from == name {
+                name = to.clone();
+            }
+        }
+        name
     }
 }
 
@@ -50,6 +62,9 @@ impl Io for RecordingIo {
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         StdIo.read(path)
+    }
+    fn reader(&self, path: &Path) -> io::Result<Box<dyn IoReader>> {
+        StdIo.reader(path)
     }
     fn create(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
         self.log(Op::Create(name(path)));
@@ -76,6 +91,7 @@ impl Io for RecordingIo {
     }
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.log(Op::Rename(name(from), name(to)));
+        self.1.lock().unwrap().push((name(from), name(to)));
         StdIo.rename(from, to)
     }
     fn remove(&self, path: &Path) -> io::Result<()> {
@@ -97,11 +113,11 @@ struct RecordingFile {
 
 impl IoFile for RecordingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.io.log(Op::Write(self.name.clone()));
+        self.io.log(Op::Write(self.io.current(&self.name)));
         self.inner.write(buf)
     }
     fn sync(&mut self) -> io::Result<()> {
-        self.io.log(Op::Sync(self.name.clone()));
+        self.io.log(Op::Sync(self.io.current(&self.name)));
         self.inner.sync()
     }
     fn try_lock(&mut self) -> io::Result<bool> {
@@ -171,7 +187,7 @@ fn syncs_come_before_renames_and_acknowledgements() {
                 // Append: the record's last write is covered by an fsync of
                 // the same file before the ack; a new segment's directory
                 // entry is durable before it.
-                Op::Write(file) if file.starts_with("journal-") => {
+                Op::Write(file) if file.starts_with("journal-") && file.ends_with(".log") => {
                     if window[i + 1..]
                         .iter()
                         .any(|o| o == &Op::Write(file.clone()))
@@ -183,7 +199,11 @@ fn syncs_come_before_renames_and_acknowledgements() {
                         window[i + 1..].contains(&Op::Sync(file.clone())),
                         "append to {file} acknowledged without an fsync after its write: {window:?}"
                     );
-                    if let Some(c) = window.iter().position(|o| o == &Op::Create(file.clone())) {
+                    let created = |o: &Op| match o {
+                        Op::Create(name) | Op::Rename(_, name) => name == file,
+                        _ => false,
+                    };
+                    if let Some(c) = window.iter().position(created) {
                         let dir_sync = window[c..i].iter().position(|o| o == &Op::SyncDir);
                         assert!(
                             dir_sync.is_some(),

@@ -186,7 +186,7 @@ fn a_failed_cut_back_is_named_in_the_refusal() {
     );
     let refusal = store.append(&1).unwrap_err().to_string();
     assert!(
-        refusal.contains("could not cut") && refusal.contains("back to byte 0"),
+        refusal.contains("could not cut") && refusal.contains("back to byte 44"),
         "{refusal}"
     );
 

@@ -20,7 +20,7 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use mend::checkpoint::{Io, IoFile};
+use mend::checkpoint::{Io, IoFile, IoReader};
 
 use crate::support::Rng;
 
@@ -320,6 +320,20 @@ impl Io for SimIo {
         })
     }
 
+    fn reader(&self, path: &Path) -> io::Result<Box<dyn IoReader>> {
+        let id = self.with(&format!("open {}", name(path)), |d| {
+            d.live
+                .get(&name(path))
+                .copied()
+                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+        })?;
+        Ok(Box::new(SimReader {
+            io: self.clone(),
+            inode: id,
+            name: name(path),
+        }))
+    }
+
     fn create(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
         let id = self.with(&format!("create {}", name(path)), |d| {
             d.inodes.push(Inode::default());
@@ -470,5 +484,33 @@ impl IoFile for SimFile {
 
     fn try_lock(&mut self) -> io::Result<bool> {
         self.io.with("lock", |_| Ok(true))
+    }
+}
+
+/// Reads what the cache holds now; every read is a step.
+#[derive(Debug)]
+struct SimReader {
+    io: SimIo,
+    inode: usize,
+    name: String,
+}
+
+impl IoReader for SimReader {
+    fn size(&mut self) -> io::Result<u64> {
+        let op = format!("size {}", self.name);
+        self.io
+            .with(&op, |d| Ok(d.inodes[self.inode].live.len() as u64))
+    }
+
+    fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let op = format!("read {}", self.name);
+        self.io.with(&op, |d| {
+            let live = &d.inodes[self.inode].live;
+            let bytes = live
+                .get(offset as usize..offset as usize + buf.len())
+                .ok_or(io::ErrorKind::UnexpectedEof)?;
+            buf.copy_from_slice(bytes);
+            Ok(())
+        })
     }
 }

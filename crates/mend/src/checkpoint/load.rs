@@ -1,0 +1,114 @@
+//! What a writable `load` does to the directory before the store
+//! acknowledges anything.
+//!
+//! A killed process can leave records in the page cache that nobody
+//! fsync'd, and files whose directory entries were never fsync'd; the next
+//! process reads them like any other. So `load`, after recovery:
+//!
+//! 1. removes the temporary files of saves cut short, and cuts a torn tail;
+//! 2. fsyncs every segment whose records it replayed, and the segment
+//!    appends will go to;
+//! 3. fsyncs the directory (the entries of everything it adopted);
+//! 4. then, unless that segment is the one a format-2 snapshot continues
+//!    into (a format-1 directory, a save a crash cut short, a fall back to
+//!    an older snapshot, a lost tail, a first run), writes a snapshot, so
+//!    every append it acknowledges goes to a segment a snapshot names.
+//!
+//! [`Store::load`] is here too.
+
+use std::io;
+use std::path::Path;
+
+use super::Journaled;
+use super::error::CheckpointError;
+use super::io::Io;
+use super::recover::{Recovered, recover};
+use super::report::Recovery;
+use super::save::Failure;
+use super::store::Store;
+use super::tail::Tail;
+
+impl<S: Journaled> Store<S> {
+    /// Recovers the newest state from disk: the newest valid snapshot with
+    /// the journal replayed on it, migrating older schema versions. Read it
+    /// with [`state`](Store::state). On the first run the state is
+    /// `S::default()` and [`Recovery::is_first_run`] is true.
+    ///
+    /// A torn tail (an incomplete last record, never acknowledged) is cut
+    /// off; an unfinished save is removed; a damaged snapshot is skipped
+    /// for an older one; a lost tail is reported. Everything it loaded is
+    /// fsync'd, with the directory, before it returns; when the journal
+    /// does not go on from a format-2 snapshot (a first run, a format-1
+    /// directory, a save a crash cut short) it also writes a snapshot.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Corrupt`] for a bad record that is not a torn
+    /// tail, [`CheckpointError::Unrecoverable`] when damage leaves no way to
+    /// the newest acknowledged state, [`CheckpointError::NewerFormat`] /
+    /// [`CheckpointError::NewerSchema`] for files this build cannot read,
+    /// [`CheckpointError::Migration`], [`CheckpointError::Decode`],
+    /// [`CheckpointError::Io`]. The store stays unloaded and refuses writes.
+    pub fn load(&mut self) -> Result<Recovery, CheckpointError> {
+        self.loaded = false;
+        self.tail = None;
+        let recovered = recover::<S>(self.io.as_ref(), &self.dir)?;
+        self.tail = adopt(self.io.as_ref(), &self.dir, &recovered)?;
+        self.state = recovered.state;
+        self.next_seq = recovered.next_seq;
+        self.since_snapshot = recovered.since_snapshot;
+        self.compact_at = (
+            self.options.compact_after_records,
+            self.options.compact_after_bytes,
+        );
+        if self.poisoned.is_none() {
+            if !recovered.named {
+                self.snapshot().map_err(|failure| match failure {
+                    Failure::Fatal(error) => self.poison(error),
+                    Failure::Abandoned(error) => error,
+                })?;
+            }
+            if !recovered.marked {
+                self.lock.mark()?;
+            }
+        }
+        self.loaded = true;
+        Ok(recovered.report)
+    }
+}
+
+/// Steps 1 to 3; returns the segment appends go to, if one can take them.
+fn adopt<S>(
+    io: &dyn Io,
+    dir: &Path,
+    recovered: &Recovered<S>,
+) -> Result<Option<Tail>, CheckpointError> {
+    for temp in &recovered.temps {
+        match io.remove(temp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(CheckpointError::io("remove", temp)(e));
+            }
+            _ => {}
+        }
+    }
+    if let Some((path, len)) = &recovered.torn {
+        io.truncate(path, *len)
+            .map_err(CheckpointError::io("truncate", path))?;
+    }
+    let tail_path = recovered.tail.as_ref().map(|(path, _, _)| path);
+    let adopted = recovered
+        .replayed
+        .iter()
+        .chain(tail_path.filter(|p| !recovered.replayed.contains(p)));
+    let mut tail = None;
+    for path in adopted {
+        let mut file = io.append(path).map_err(CheckpointError::io("open", path))?;
+        file.sync().map_err(CheckpointError::io("fsync", path))?;
+        if let Some((tail_path, first, len)) = recovered.tail.as_ref().filter(|t| &t.0 == path) {
+            tail = Some(Tail::new(file, tail_path.clone(), *first, *len));
+        }
+    }
+    io.sync_dir(dir)
+        .map_err(CheckpointError::io("fsync", dir))?;
+    Ok(tail)
+}
