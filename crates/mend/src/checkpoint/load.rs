@@ -14,14 +14,15 @@
 //!    an older snapshot, a lost tail, a first run), writes a snapshot, so
 //!    every append it acknowledges goes to a segment a snapshot names.
 //!
-//! [`Store::load`] is here too.
+//! [`Store::load`], and [`Store::load_read_only`], which shares the
+//! recovery and changes nothing.
 
 use std::io;
 use std::path::Path;
 
 use super::Journaled;
 use super::error::CheckpointError;
-use super::io::Io;
+use super::io::{Io, StdIo};
 use super::recover::{Recovered, recover};
 use super::report::Recovery;
 use super::save::Failure;
@@ -74,6 +75,36 @@ impl<S: Journaled> Store<S> {
         }
         self.loaded = true;
         Ok(recovered.report)
+    }
+
+    /// Recovers the state in `dir` as [`load`](Store::load) would, without
+    /// taking the lock or changing any file: for inspection tools.
+    ///
+    /// It reads without the lock, so for an exact answer run it on a
+    /// directory no store has open; on a live one it may fail on a file
+    /// removed under it, or report a write in progress as a torn tail.
+    /// The report names what a writable load would discard (temporary
+    /// files, a torn tail) though nothing is removed or cut.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Store::load); [`CheckpointError::Io`] if `dir` does not
+    /// exist.
+    pub fn load_read_only(dir: impl AsRef<Path>) -> Result<(S, Recovery), CheckpointError> {
+        Self::load_read_only_with_io(dir, &StdIo)
+    }
+
+    /// [`load_read_only`](Store::load_read_only) through another [`Io`].
+    ///
+    /// # Errors
+    ///
+    /// As [`load_read_only`](Store::load_read_only).
+    pub fn load_read_only_with_io(
+        dir: impl AsRef<Path>,
+        io: &dyn Io,
+    ) -> Result<(S, Recovery), CheckpointError> {
+        let recovered = recover::<S>(io, dir.as_ref())?;
+        Ok((recovered.state, recovered.report))
     }
 }
 

@@ -20,7 +20,8 @@
 //!   with the journal replayed on it, streamed in bounded memory. Its
 //!   [`Recovery`] report says what was used and what was discarded (a torn
 //!   tail, a damaged snapshot, a lost tail). What it loads is fsync'd
-//!   before it returns.
+//!   before it returns. [`Store::load_read_only`] gives the same state and
+//!   report without the lock and without changing any file, for tools.
 //!
 //! The guarantee, and what recovery cannot detect, are stated on [`Store`].
 //! Every byte has a CRC-32C; damage is reported and never loaded. One

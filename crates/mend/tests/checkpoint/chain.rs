@@ -196,11 +196,13 @@ fn format_one(dir: &std::path::Path) {
 fn a_format_one_directory_loads_and_moves_to_format_two() {
     let dir = tempfile::tempdir().unwrap();
     format_one(dir.path());
+    let (state, report) = Store::<Ledger>::load_read_only(dir.path()).unwrap();
+    assert_eq!(state.prefix_len(), Some(5));
+    assert_eq!((report.snapshot, report.replayed), (Some(3), 2));
     let mut store = Store::<Ledger>::open(dir.path(), Options::default()).unwrap();
     let report = store.load().unwrap();
     assert!(report.discarded.is_empty(), "{report}");
     assert_eq!(store.state().prefix_len(), Some(5));
-    assert_eq!((report.snapshot, report.replayed), (Some(3), 2));
     // load wrote a format-2 snapshot and the segment it continues into.
     assert_eq!(files(dir.path(), "snapshot-"), [snap(3), snap(5)]);
     assert_eq!(files(dir.path(), "journal-"), [seg(4), seg(6)]);

@@ -14,6 +14,7 @@ mod lock;
 mod memory;
 mod order;
 mod power;
+mod read_only;
 mod reopen;
 mod sim;
 mod support;
