@@ -74,6 +74,7 @@
 //! # Ok::<(), mend::checkpoint::CheckpointError>(())
 //! ```
 
+mod dir;
 mod error;
 mod io;
 mod journal;

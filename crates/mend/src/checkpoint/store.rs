@@ -11,7 +11,7 @@ use super::lock::{self, DirLock};
 use super::options::Options;
 use super::save::{self, Failure};
 use super::tail::Tail;
-use super::{journal, retain, snapshot};
+use super::{dir, journal, retain, snapshot};
 
 /// A crash-safe store for one application state `S`: snapshots of the whole
 /// state plus a journal of the changes since.
@@ -86,7 +86,8 @@ impl<S: Journaled> fmt::Debug for Store<S> {
 }
 
 impl<S: Journaled> Store<S> {
-    /// Opens (creating if needed) the checkpoint directory `dir`
+    /// Opens (creating if needed, durably: the parent of every directory it
+    /// creates is fsync'd) the checkpoint directory `dir`
     /// and takes its lock. Call [`load`](Store::load) next.
     ///
     /// # Errors
@@ -112,8 +113,7 @@ impl<S: Journaled> Store<S> {
     ) -> Result<Self, CheckpointError> {
         options.validate()?;
         let dir = dir.as_ref().to_path_buf();
-        io.create_dir_all(&dir)
-            .map_err(CheckpointError::io("create", &dir))?;
+        dir::create(io.as_ref(), &dir)?;
         let lock = lock::acquire(io.as_ref(), &dir)?;
         let compact_at = (options.compact_after_records, options.compact_after_bytes);
         Ok(Store {

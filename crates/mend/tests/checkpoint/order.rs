@@ -4,7 +4,7 @@
 //! acknowledged only after the fsync that covers it.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use mend::checkpoint::{Io, IoFile, IoReader, StdIo, Store};
@@ -26,7 +26,12 @@ enum Op {
 /// Real files through `StdIo`, with a log of every operation, and the
 /// names files were renamed to (a handle writes under its file's name).
 #[derive(Debug, Clone, Default)]
-struct RecordingIo(Arc<Mutex<Vec<Op>>>, Arc<Mutex<Vec<(String, String)>>>);
+struct RecordingIo(
+    Arc<Mutex<Vec<Op>>>,
+    Arc<Mutex<Vec<(String, String)>>>,
+    /// Every directory fsync'd, in order.
+    Arc<Mutex<Vec<PathBuf>>>,
+);
 
 impl RecordingIo {
     fn log(&self, op: Op) {
@@ -100,6 +105,7 @@ impl Io for RecordingIo {
     }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         self.log(Op::SyncDir);
+        self.2.lock().unwrap().push(dir.to_path_buf());
         StdIo.sync_dir(dir)
     }
 }
@@ -218,4 +224,31 @@ fn syncs_come_before_renames_and_acknowledgements() {
     }
     assert_eq!(appends, 12);
     assert!(renames >= 4, "{renames} snapshots");
+}
+
+/// A new directory's entry lives in its parent: creating the checkpoint
+/// directory (and missing parents) fsyncs each parent, top down, before
+/// `open` returns; opening an existing one does not.
+#[test]
+fn creating_the_directory_fsyncs_each_new_entrys_parent() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("a").join("b").join("c");
+    let io = RecordingIo::default();
+    let store = Store::<Ledger>::open_with_io(&dir, small_options(), Arc::new(io.clone())).unwrap();
+    let synced = io.2.lock().unwrap().clone();
+    assert_eq!(
+        synced,
+        [
+            root.path().to_path_buf(),
+            root.path().join("a"),
+            root.path().join("a").join("b"),
+        ]
+    );
+    drop(store);
+    io.2.lock().unwrap().clear();
+    drop(Store::<Ledger>::open_with_io(&dir, small_options(), Arc::new(io.clone())).unwrap());
+    assert!(
+        io.2.lock().unwrap().is_empty(),
+        "no new entry, nothing to fsync"
+    );
 }
