@@ -156,7 +156,7 @@ impl fmt::Display for Discarded {
             Discarded::LostTail { path, after, error } => {
                 write!(
                     f,
-                    "LOST every change after record {after}: {} ",
+                    "LOST any change after record {after}: {} ",
                     path.display()
                 )?;
                 match error {

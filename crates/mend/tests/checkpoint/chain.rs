@@ -52,7 +52,7 @@ fn a_removed_newest_segment_is_reported_as_lost() {
     assert!(
         report
             .to_string()
-            .contains("LOST every change after record 6")
+            .contains("LOST any change after record 6")
     );
     // A new segment takes its place; the next load is clean.
     store.append(&7).unwrap();

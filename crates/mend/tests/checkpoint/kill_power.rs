@@ -16,7 +16,7 @@ use crate::sim::{Fault, Image, SimIo};
 /// Appends in the first process, and in the one after the fault.
 const FIRST: u64 = 8;
 const SECOND: u64 = 5;
-const SEEDS: u64 = 3;
+const SEEDS: u64 = 5;
 
 /// One case: the first process runs into `fault` at `step`; the next one
 /// (a new process after a kill, a reopen after an error) goes on; the power
