@@ -102,6 +102,7 @@ pub(crate) fn acquire(io: &dyn Io, dir: &Path) -> Result<DirLock, CheckpointErro
         .map_err(CheckpointError::io("open", &path))?;
     let clock = SystemClock;
     let deadline = clock.precise().saturating_add(FORK_WAIT);
+    let mut tries = 0u32;
     while !file
         .try_lock()
         .map_err(CheckpointError::io("lock", &path))?
@@ -114,7 +115,13 @@ pub(crate) fn acquire(io: &dyn Io, dir: &Path) -> Result<DirLock, CheckpointErro
                 pid,
             });
         }
-        std::thread::yield_now();
+        // A child execs within microseconds; past that, poll gently.
+        tries += 1;
+        if tries < 100 {
+            std::thread::yield_now();
+        } else {
+            std::thread::park_timeout(Duration::from_millis(1));
+        }
     }
     write_all(file.as_mut(), line.as_bytes()).map_err(CheckpointError::io("write", &path))?;
     held().push(dir.to_path_buf());

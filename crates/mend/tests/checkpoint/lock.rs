@@ -139,9 +139,9 @@ fn a_lock_only_our_own_pid_holds_is_waited_for() {
     // A store of this process held the directory and was dropped; a
     // child forked meanwhile still holds the lock for a moment.
     drop(Store::<Ledger>::open(dir.path(), Options::default()).unwrap());
-    let (opened, tries) = open_busy(dir.path(), 50);
+    let (opened, tries) = open_busy(dir.path(), 150);
     assert!(opened.is_ok(), "{:?}", opened.err());
-    assert_eq!(tries, 51);
+    assert_eq!(tries, 151);
 }
 
 #[test]
