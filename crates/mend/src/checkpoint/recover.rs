@@ -85,8 +85,7 @@ pub(crate) fn recover<S: Journaled>(
         && io
             .read(&dir.join(lock::FILE_NAME))
             .is_ok_and(|bytes| lock::is_marked(&bytes));
-    report.found = !snapshots.is_empty() || !segments.is_empty();
-    if !report.found && marked {
+    if snapshots.is_empty() && segments.is_empty() && marked {
         report.discarded.push(Discarded::FilesRemoved);
     }
 

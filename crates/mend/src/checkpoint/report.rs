@@ -20,20 +20,19 @@ pub struct Recovery {
     pub migrated: u64,
     /// What was found on disk and left out of the state.
     pub discarded: Vec<Discarded>,
-    /// A snapshot or a journal segment was found.
-    pub(crate) found: bool,
 }
 
 impl Recovery {
-    /// True on a first run: the directory held no snapshot and no journal
-    /// segment, and its lock file (if any) names no store set up there
-    /// before. The state is `S::default()`.
+    /// True on a first run: no change has ever been acknowledged in the
+    /// directory (it was empty, or holds only what a first `load` wrote for
+    /// the default state) and nothing was found missing or damaged. The
+    /// state is `S::default()`.
     ///
     /// A directory whose snapshots and segments were removed is not a
     /// first run: [`Discarded::FilesRemoved`] says so, unless the lock file
     /// went too (then nothing is left to tell it from an empty directory).
     pub fn is_first_run(&self) -> bool {
-        !self.found && self.snapshot.is_none() && self.last_seq == 0 && self.discarded.is_empty()
+        self.snapshot.unwrap_or(0) == 0 && self.last_seq == 0 && self.discarded.is_empty()
     }
 
     /// True when the report names changes that may have been acknowledged

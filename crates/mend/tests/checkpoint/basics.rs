@@ -14,6 +14,31 @@ fn first_run_loads_the_default_state() {
     assert!(report.is_first_run());
     assert_eq!(store.state(), &Ledger::default());
     assert_eq!(store.last_seq(), 0);
+    // Killed before its first append, the application starts afresh: still
+    // a first run, nothing reported.
+    drop(store);
+    let report = open(dir.path()).load().unwrap();
+    assert!(report.is_first_run(), "{report}");
+    assert!(report.discarded.is_empty());
+}
+
+/// A segment a save just made holds no record yet: that is no lost tail.
+#[test]
+fn a_reopen_right_after_a_save_reports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    store.append(&1).unwrap();
+    store.save().unwrap();
+    drop(store);
+    let mut store = open(dir.path());
+    let report = store.load().unwrap();
+    assert_eq!((report.snapshot, report.replayed), (Some(1), 0));
+    assert!(
+        report.discarded.is_empty() && !report.lost_changes(),
+        "{report}"
+    );
+    assert!(!report.is_first_run());
 }
 
 #[test]

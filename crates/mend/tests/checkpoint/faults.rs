@@ -330,3 +330,30 @@ fn short_writes_that_succeed_are_finished() {
     store.load().unwrap();
     assert_eq!(store.state().prefix_len(), Some(12));
 }
+
+/// The temporary file of a save cut short must go before anything is
+/// acknowledged: a load that cannot remove it fails, unless it is gone
+/// already.
+#[test]
+fn a_leftover_temporary_file_that_cannot_be_removed_fails_the_load() {
+    const ENOENT: i32 = 2;
+    for (errno, loads) in [(EIO, false), (ENOENT, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path()));
+        crate::support::write_file(&dir.path().join("snapshot-00000000000000000007.tmp"), b"x");
+        let io = FaultIo::shared(Kind::Remove, 0, errno);
+        io.armed.store(true, Ordering::SeqCst);
+        let mut store =
+            Store::<Ledger>::open_with_io(dir.path(), small_options(), Arc::new(io.clone()))
+                .unwrap();
+        let loaded = store.load();
+        assert!(io.fired.load(Ordering::SeqCst));
+        assert_eq!(loaded.is_ok(), loads, "errno {errno}: {loaded:?}");
+        if let Err(error) = loaded {
+            assert!(
+                matches!(error, CheckpointError::Io { op: "remove", .. }),
+                "{error}"
+            );
+        }
+    }
+}
