@@ -6,13 +6,17 @@
 //! process reads them like any other. So `load`, after recovery:
 //!
 //! 1. removes the temporary files of saves cut short, and cuts a torn tail;
-//! 2. fsyncs every segment whose records it replayed, and the segment
-//!    appends will go to;
+//! 2. fsyncs the segment appends will go to, the newest;
 //! 3. fsyncs the directory (the entries of everything it adopted);
 //! 4. then, unless that segment is the one a format-2 snapshot continues
 //!    into (a format-1 directory, a save a crash cut short, a fall back to
 //!    an older snapshot, a lost tail, a first run), writes a snapshot, so
 //!    every append it acknowledges goes to a segment a snapshot names.
+//!
+//! That makes everything it loaded durable: when the newest segment is
+//! the loaded snapshot's continuation it is the only one holding records
+//! after the snapshot (step 2); otherwise the snapshot of step 4 holds
+//! them all.
 //!
 //! [`Store::load`], and [`Store::load_read_only`], which shares the
 //! recovery and changes nothing.
@@ -126,18 +130,11 @@ fn adopt<S>(
         io.truncate(path, *len)
             .map_err(CheckpointError::io("truncate", path))?;
     }
-    let tail_path = recovered.tail.as_ref().map(|(path, _, _)| path);
-    let adopted = recovered
-        .replayed
-        .iter()
-        .chain(tail_path.filter(|p| !recovered.replayed.contains(p)));
     let mut tail = None;
-    for path in adopted {
+    if let Some((path, first, len)) = &recovered.tail {
         let mut file = io.append(path).map_err(CheckpointError::io("open", path))?;
         file.sync().map_err(CheckpointError::io("fsync", path))?;
-        if let Some((tail_path, first, len)) = recovered.tail.as_ref().filter(|t| &t.0 == path) {
-            tail = Some(Tail::new(file, tail_path.clone(), *first, *len));
-        }
+        tail = Some(Tail::new(file, path.clone(), *first, *len));
     }
     io.sync_dir(dir)
         .map_err(CheckpointError::io("fsync", dir))?;

@@ -41,8 +41,6 @@ pub(crate) struct Recovered<S> {
     /// Records and bytes in the journal after the snapshot.
     pub(crate) since_snapshot: (u64, u64),
     pub(crate) report: Recovery,
-    /// The segments whose records were replayed, in order.
-    pub(crate) replayed: Vec<PathBuf>,
     /// The newest segment if appends can go on in it: path, first record,
     /// length (after cutting a torn tail).
     pub(crate) tail: Option<(PathBuf, u64, u64)>,
@@ -127,7 +125,6 @@ pub(crate) fn recover<S: Journaled>(
         next_seq: walked.next_seq,
         since_snapshot: walked.since_snapshot,
         report,
-        replayed: walked.replayed,
         tail: walked.tail,
         named,
         temps,

@@ -50,8 +50,6 @@ pub(crate) struct Walked {
     pub(crate) next_seq: u64,
     /// Records and bytes applied after the base.
     pub(crate) since_snapshot: (u64, u64),
-    /// The segments whose records were applied, in order.
-    pub(crate) replayed: Vec<PathBuf>,
     /// A torn tail to cut: the newest segment and its valid length.
     pub(crate) torn: Option<(PathBuf, u64)>,
     /// The newest segment, if appends can go on in it: a format-2 segment,
@@ -150,10 +148,10 @@ impl Segment<'_> {
                 }
                 continue;
             }
-            if (frame.format == journal::FORMAT) != is_v2
-                || frame.seq == 0
-                || self.expect_v2 && !is_v2
-            {
+            // A frame of the other format, or a format-1 segment where a
+            // format-2 one must be. (A header frame anywhere but first
+            // fails the sequence check below.)
+            if (frame.format == journal::FORMAT) != is_v2 || self.expect_v2 && !is_v2 {
                 let error = if offset == 0 {
                     FormatError::NoHeader
                 } else {
@@ -194,9 +192,6 @@ impl Segment<'_> {
             report.replayed += 1;
             walked.since_snapshot.0 += 1;
             walked.since_snapshot.1 += (journal::HEADER_LEN + frame.payload.len()) as u64;
-            if walked.replayed.last().map(PathBuf::as_path) != Some(self.path) {
-                walked.replayed.push(self.path.to_path_buf());
-            }
         }
         let v2 = v2.unwrap_or(false);
         if scanner.size() == 0 && self.expect_v2 {

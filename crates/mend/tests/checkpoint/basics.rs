@@ -185,7 +185,15 @@ fn a_torn_tail_is_truncated_and_reported() {
             if *offset == whole.len() as u64 && *len == (third.len() / 2) as u64
     ));
     assert_eq!(StdIo.read(&segment).unwrap(), whole);
+    // The cut segment takes the next append; no snapshot was needed.
     store.append(&3).unwrap();
+    assert_eq!(
+        files(dir.path(), "snapshot-"),
+        ["snapshot-00000000000000000000.snap"]
+    );
+    let mut grown = whole.clone();
+    grown.extend(mend::checkpoint::fuzzing::encode_record(3, 1, b"3"));
+    assert_eq!(StdIo.read(&segment).unwrap(), grown);
     drop(store);
     let mut store = open(dir.path());
     store.load().unwrap();

@@ -4,7 +4,9 @@
 //! only the newest changes are gone. Format-1 directories still load.
 
 use mend::checkpoint::fuzzing::{encode_frame, encode_snapshot_format};
-use mend::checkpoint::{CheckpointError, Discarded, Io, Options, Recovery, StdIo, Store};
+use mend::checkpoint::{
+    CheckpointError, Discarded, FormatError, Io, Options, Recovery, StdIo, Store,
+};
 
 use crate::support::{Ledger, files, open, write_file};
 
@@ -73,6 +75,84 @@ fn an_emptied_newest_segment_is_reported_as_lost() {
     assert_eq!(store.state().prefix_len(), Some(6));
     assert_eq!(lost_tail(&report), Some((seg(7), 6, true)), "{report}");
     store.append(&7).unwrap();
+    drop(store);
+    // The loss was reported once; the segment replaced, the next load is clean.
+    let mut store = open(dir.path());
+    let report = store.load().unwrap();
+    assert!(report.discarded.is_empty(), "{report}");
+    assert_eq!(store.state().prefix_len(), Some(7));
+}
+
+/// A save cut short left a segment no snapshot names (an orphan), which was
+/// then emptied: the loss is reported, appends go on after record 8 in a
+/// new segment, not behind it in an older one.
+#[test]
+fn an_emptied_orphan_segment_is_replaced_not_appended_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    eight(dir.path());
+    write_file(&dir.path().join(seg(9)), b"");
+    let mut store = open(dir.path());
+    let report = store.load().unwrap();
+    assert_eq!(lost_tail(&report), Some((seg(9), 8, true)), "{report}");
+    store.append(&9).unwrap();
+    drop(store);
+    let mut store = open(dir.path());
+    let report = store.load().unwrap();
+    assert!(report.discarded.is_empty(), "{report}");
+    assert_eq!(store.state().prefix_len(), Some(9));
+}
+
+/// Frames of the wrong kind are damage: a format-1 record or a second
+/// header inside a format-2 segment, a format-1 segment where a format-2
+/// snapshot names its continuation.
+#[test]
+fn frames_of_the_wrong_kind_are_corruption() {
+    let header_len = 44;
+    for (bytes, offset, expected) in [
+        (
+            encode_frame(1, 1, 7, b"7"),
+            header_len,
+            FormatError::Reserved { found: 1 },
+        ),
+        (
+            encode_frame(2, 0, 0, &[0; 16]),
+            header_len,
+            FormatError::Sequence {
+                expected: 7,
+                found: 0,
+            },
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        eight(dir.path());
+        let path = dir.path().join(seg(7));
+        let mut segment = StdIo.read(&path).unwrap()[..header_len as usize].to_vec();
+        segment.extend(bytes);
+        segment.extend(encode_frame(2, 1, 8, b"8"));
+        write_file(&path, &segment);
+        let err = open(dir.path()).load().unwrap_err();
+        assert!(
+            matches!(&err, CheckpointError::Corrupt { offset: o, source, .. } if *o == offset && *source == expected),
+            "{err:?}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    eight(dir.path());
+    let mut v1 = encode_frame(1, 1, 7, b"7");
+    v1.extend(encode_frame(1, 1, 8, b"8"));
+    write_file(&dir.path().join(seg(7)), &v1);
+    let err = open(dir.path()).load().unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CheckpointError::Corrupt {
+                offset: 0,
+                source: FormatError::NoHeader,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 /// The limit stated on `Store`: nothing on disk counts the records of the
