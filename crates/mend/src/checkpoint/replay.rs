@@ -133,7 +133,7 @@ impl Segment<'_> {
             let is_v2 = *v2.get_or_insert(frame.format == journal::FORMAT);
             if offset == 0 && is_v2 {
                 let header = SegmentHeader::from_frame(&frame)
-                    .filter(|h| h.first == self.first)
+                    .filter(|h| h.first == self.first && h.prev < h.first)
                     .ok_or(FormatError::NoHeader);
                 let header = match header {
                     Ok(header) => header,

@@ -3,7 +3,9 @@
 //! What goes missing is found: refused when it leaves a gap, reported when
 //! only the newest changes are gone. Format-1 directories still load.
 
-use mend::checkpoint::fuzzing::{encode_frame, encode_snapshot_format};
+use mend::checkpoint::fuzzing::{
+    SegmentHeader, decode_record, encode_frame, encode_snapshot_format,
+};
 use mend::checkpoint::{
     CheckpointError, Discarded, FormatError, Io, Options, Recovery, StdIo, Store,
 };
@@ -75,6 +77,11 @@ fn an_emptied_newest_segment_is_reported_as_lost() {
     assert_eq!(store.state().prefix_len(), Some(6));
     assert_eq!(lost_tail(&report), Some((seg(7), 6, true)), "{report}");
     store.append(&7).unwrap();
+    // The new segment 7 follows segment 4, not itself.
+    let bytes = StdIo.read(&dir.path().join(seg(7))).unwrap();
+    let (frame, _) = decode_record(&bytes).unwrap();
+    let header = SegmentHeader::from_frame(&frame).unwrap();
+    assert_eq!((header.first, header.prev), (7, 4));
     drop(store);
     // The loss was reported once; the segment replaced, the next load is clean.
     let mut store = open(dir.path());
@@ -307,5 +314,30 @@ fn a_format_one_torn_tail_is_cut_as_before() {
     assert!(
         matches!(&report.discarded[..], [Discarded::TornTail { .. }]),
         "{report}"
+    );
+}
+
+/// A segment header that names itself (or a later segment) as its
+/// predecessor was never written by mend: damage.
+#[test]
+fn a_header_naming_no_earlier_segment_is_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    eight(dir.path());
+    let path = dir.path().join(seg(7));
+    let bytes = StdIo.read(&path).unwrap();
+    let mut forged = SegmentHeader { first: 7, prev: 7 }.encode();
+    forged.extend_from_slice(&bytes[forged.len()..]);
+    write_file(&path, &forged);
+    let err = open(dir.path()).load().unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CheckpointError::Corrupt {
+                offset: 0,
+                source: FormatError::NoHeader,
+                ..
+            }
+        ),
+        "{err:?}"
     );
 }

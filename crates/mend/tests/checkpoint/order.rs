@@ -252,3 +252,29 @@ fn creating_the_directory_fsyncs_each_new_entrys_parent() {
         "no new entry, nothing to fsync"
     );
 }
+
+/// A save right after a save keeps the segment the first one made (it
+/// holds no record yet) instead of writing it again.
+#[test]
+fn a_save_right_after_a_save_keeps_the_empty_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = RecordingIo::default();
+    let mut store =
+        Store::<Ledger>::open_with_io(dir.path(), small_options(), Arc::new(io.clone())).unwrap();
+    store.load().unwrap();
+    store.append(&1).unwrap();
+    store.save().unwrap();
+    let before = io.ops().len();
+    store.save().unwrap();
+    let again = &io.ops()[before..];
+    assert!(
+        !again
+            .iter()
+            .any(|o| matches!(o, Op::Create(n) if n.starts_with("journal-"))),
+        "{again:?}"
+    );
+    assert!(again.contains(&Op::Rename(
+        "snapshot-00000000000000000001.tmp".into(),
+        "snapshot-00000000000000000001.snap".into()
+    )));
+}
