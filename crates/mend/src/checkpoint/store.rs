@@ -185,8 +185,8 @@ impl<S: Journaled> Store<S> {
                 Err(Failure::Abandoned(error)) => {
                     self.compaction_error = Some(error);
                     self.compact_at = (
-                        records + self.options.compact_after_records,
-                        bytes + self.options.compact_after_bytes,
+                        records.saturating_add(self.options.compact_after_records),
+                        bytes.saturating_add(self.options.compact_after_bytes),
                     );
                 }
             }

@@ -352,6 +352,19 @@ fn a_snapshot_too_damaged_to_fall_back_from_is_refused() {
 }
 
 #[test]
+fn debug_shows_the_directory_and_where_the_journal_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    store.append(&1).unwrap();
+    let debug = format!("{store:?}");
+    assert!(debug.starts_with("Store {"), "{debug}");
+    for field in ["dir:", "loaded: true", "poisoned: None", "next_seq: 2"] {
+        assert!(debug.contains(field), "{field} in {debug}");
+    }
+}
+
+#[test]
 fn the_store_and_its_errors_cross_threads() {
     fn assert_send<T: Send>() {}
     fn assert_error<T: std::error::Error + Send + Sync + 'static>() {}

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use mend::checkpoint::{CheckpointError, Io, IoFile, IoReader, StdIo, Store};
+use mend::checkpoint::{CheckpointError, Io, IoFile, IoReader, Options, StdIo, Store};
 
 use crate::support::{Ledger, open, small_options};
 
@@ -96,4 +96,28 @@ fn appends_go_on_when_a_compaction_they_did_not_ask_for_fails() {
     let report = store.load().unwrap();
     assert_eq!(store.state().prefix_len(), Some(13));
     assert_eq!(report.snapshot, Some(12), "{report}");
+}
+
+/// The same with a byte threshold: each record of one digit is 29 bytes,
+/// so 100 bytes are passed after 4 records; a failed compaction is tried
+/// again 100 bytes later (after 8 records), then after 12.
+#[test]
+fn a_compaction_due_by_size_is_tried_again_a_threshold_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = Arc::new(NoRoomForSnapshots::default());
+    let options = Options::default()
+        .compact_after_records(u64::MAX)
+        .compact_after_bytes(100);
+    let mut store = Store::<Ledger>::open_with_io(dir.path(), options, io.clone()).unwrap();
+    store.load().unwrap();
+    io.full.store(true, Ordering::SeqCst);
+    let mut tried_before = Vec::new();
+    for v in 1..=12 {
+        let attempts = io.attempts.load(Ordering::SeqCst);
+        store.append(&v).unwrap();
+        if io.attempts.load(Ordering::SeqCst) > attempts {
+            tried_before.push(v);
+        }
+    }
+    assert_eq!(tried_before, [5, 9]);
 }
