@@ -120,7 +120,7 @@ impl Segment<'_> {
                 Step::End => break,
                 Step::Bad(bad) => {
                     let offset = bad.offset;
-                    if self.bad(bad, v2, scanner.size(), report, walked)?
+                    if self.bad(bad, scanner.size(), report, walked)?
                         && v2 == Some(true)
                         && expected == walked.next_seq
                     {

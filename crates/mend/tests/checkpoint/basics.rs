@@ -29,7 +29,11 @@ fn a_reopen_right_after_a_save_reports_nothing() {
     let mut store = open(dir.path());
     store.load().unwrap();
     store.append(&1).unwrap();
-    store.save().unwrap();
+    assert_eq!(
+        store.save().unwrap(),
+        1,
+        "save returns the last record in it"
+    );
     drop(store);
     let mut store = open(dir.path());
     let report = store.load().unwrap();

@@ -341,3 +341,46 @@ fn a_header_naming_no_earlier_segment_is_corruption() {
         "{err:?}"
     );
 }
+
+/// A damaged header on the newest segment, nothing valid after it: a lost
+/// tail (a format-2 segment is renamed in whole, so it is no torn write).
+/// A format-1 segment torn in its first record is a torn tail, as ever.
+#[test]
+fn a_damaged_newest_header_is_a_lost_tail_a_torn_first_record_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    eight(dir.path());
+    let path = dir.path().join(seg(7));
+    let header = StdIo.read(&path).unwrap()[..44].to_vec();
+    let mut damaged = header.clone();
+    damaged[30] ^= 1;
+    write_file(&path, &damaged);
+    let report = open(dir.path()).load().unwrap();
+    assert!(
+        matches!(
+            &report.discarded[..],
+            [Discarded::LostTail {
+                after: 6,
+                error: Some(FormatError::Checksum { .. }),
+                ..
+            }]
+        ),
+        "{report}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    format_one(dir.path());
+    let torn = encode_frame(1, 1, 6, b"6");
+    write_file(&dir.path().join(seg(6)), &torn[..10]);
+    let report = open(dir.path()).load().unwrap();
+    assert!(
+        matches!(
+            &report.discarded[..],
+            [Discarded::TornTail {
+                offset: 0,
+                len: 10,
+                ..
+            }]
+        ),
+        "{report}"
+    );
+}

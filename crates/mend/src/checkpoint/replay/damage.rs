@@ -8,12 +8,11 @@ use super::super::scan::Bad;
 use super::{Base, Segment, Walked};
 
 impl Segment<'_> {
-    /// A bad frame, with `v2` what the segment has shown itself to be.
+    /// A bad frame.
     /// Returns true for a torn tail (to be cut off).
     pub(super) fn bad(
         &self,
         bad: Bad,
-        v2: Option<bool>,
         size: u64,
         report: &mut Recovery,
         walked: &mut Walked,
@@ -28,7 +27,7 @@ impl Segment<'_> {
         // A format-2 segment is renamed into place with its header, so a
         // bad header is damage; a format-1 segment's first record can be
         // torn like any other.
-        let lost_header = bad.offset == 0 && (self.expect_v2 || v2 == Some(true));
+        let lost_header = bad.offset == 0 && self.expect_v2;
         if self.newest && bad.next_valid.is_none() && !lost_header {
             walked.torn = Some((self.path.to_path_buf(), bad.offset));
             report.discarded.push(Discarded::TornTail {
