@@ -101,6 +101,11 @@ fn run() -> Result<(), Box<dyn Error>> {
     } else {
         println!("recovered from {}: {recovery}", dir.display());
     }
+    if recovery.lost_changes() {
+        // Damage or removed files took changes that may have been
+        // acknowledged: a service would alert here.
+        eprintln!("warning: changes were lost: {recovery}");
+    }
     // Check what came back: ids 0, 1, 2, ... with no gap, and the balance.
     let ids_ok = state.data.iter().zip(0..).all(|(tx, id)| tx.id == id);
     let sum: i64 = state.data.iter().map(|tx| tx.amount).sum();
@@ -134,6 +139,10 @@ fn run() -> Result<(), Box<dyn Error>> {
         if id % 500 == 0 {
             println!("  acknowledged transaction {id} (record {seq})");
         }
+    }
+    if let Some(error) = store.compaction_error() {
+        // Appends went on; the journal is longer than it should be.
+        eprintln!("warning: the last automatic snapshot failed: {error}");
     }
     let seq = store.save()?;
     println!(

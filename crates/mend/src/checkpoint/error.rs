@@ -178,6 +178,10 @@ pub enum FormatError {
         /// The value found.
         found: u64,
     },
+    /// A journal segment that must be format 2 does not start with its
+    /// header (or the header names another segment).
+    #[error("the segment does not start with its format-2 header")]
+    NoHeader,
     /// A journal record's sequence number is not the one expected there.
     #[error("sequence number {found} where {expected} was expected")]
     Sequence {

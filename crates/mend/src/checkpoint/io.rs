@@ -36,6 +36,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Files the store creates are readable and writable by their owner only.
 const MODE: u32 = 0o600;
@@ -51,13 +52,18 @@ pub trait Io: fmt::Debug + Send + Sync {
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     /// The whole content of a file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Opens a file for reading at any offset, a piece at a time (recovery
+    /// reads journal segments this way, in bounded memory).
+    fn reader(&self, path: &Path) -> io::Result<Box<dyn IoReader>>;
     /// Creates a file (or truncates an existing one) for writing, mode 0600.
     fn create(&self, path: &Path) -> io::Result<Box<dyn IoFile>>;
     /// Opens a file for appending, creating it (mode 0600) if needed.
     fn append(&self, path: &Path) -> io::Result<Box<dyn IoFile>>;
-    /// Opens a lock file for reading and writing, creating it (mode 0600) if
-    /// needed, without truncating it.
-    fn open_lock(&self, path: &Path) -> io::Result<Box<dyn IoFile>>;
+    /// Opens a lock file for reading and writing, without truncating it;
+    /// writes through the handle start at byte 0. If it does not exist it
+    /// is created (mode 0600) already holding `initial`: no reader ever
+    /// sees it empty.
+    fn open_lock(&self, path: &Path, initial: &[u8]) -> io::Result<Box<dyn IoFile>>;
     /// Cuts a file to `len` bytes and makes the new length durable.
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()>;
     /// Renames `from` to `to`, replacing `to` atomically if it exists.
@@ -78,6 +84,15 @@ pub trait IoFile: fmt::Debug + Send {
     /// Takes an exclusive advisory lock without waiting: `Ok(false)` when
     /// someone else holds it. The lock lasts until the handle is dropped.
     fn try_lock(&mut self) -> io::Result<bool>;
+}
+
+/// A file open for reading, as [`Io::reader`] hands it out.
+pub trait IoReader: fmt::Debug + Send {
+    /// The file's length in bytes.
+    fn size(&mut self) -> io::Result<u64>;
+    /// Fills `buf` with the bytes at `offset`; an error if the file ends
+    /// first.
+    fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
 }
 
 /// Writes all of `buf`, going on after short writes.
@@ -118,6 +133,10 @@ impl Io for StdIo {
         Ok(bytes)
     }
 
+    fn reader(&self, path: &Path) -> io::Result<Box<dyn IoReader>> {
+        Ok(Box::new(StdReader(File::open(path)?)))
+    }
+
     fn create(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
         let file = OpenOptions::new()
             .write(true)
@@ -137,15 +156,43 @@ impl Io for StdIo {
         Ok(Box::new(StdFile(file)))
     }
 
-    fn open_lock(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
-        let file = OpenOptions::new()
-            .read(true)
+    fn open_lock(&self, path: &Path, initial: &[u8]) -> io::Result<Box<dyn IoFile>> {
+        let open = || OpenOptions::new().read(true).write(true).open(path);
+        match open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            opened => return Ok(Box::new(StdFile(opened?))),
+        }
+        // Write the content under a name of our own, then link it into
+        // place: link(2) never replaces, so of racing creators one wins and
+        // the file appears with its content.
+        static TEMPS: AtomicU64 = AtomicU64::new(0);
+        let n = TEMPS.fetch_add(1, Ordering::Relaxed);
+        let temp = path.with_extension(format!("{}-{n}.tmp", std::process::id()));
+        let mut file = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(false)
+            .create_new(true)
             .mode(MODE)
-            .open(path)?;
-        Ok(Box::new(StdFile(file)))
+            .open(&temp)?;
+        let linked = file
+            .write_all(initial)
+            .and_then(|()| std::fs::hard_link(&temp, path));
+        let _ = std::fs::remove_file(&temp);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            // A file system without hard links: create it in place.
+            Err(_) => {
+                drop(
+                    OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .mode(MODE)
+                        .open(path)?,
+                );
+            }
+        }
+        Ok(Box::new(StdFile(open()?)))
     }
 
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
@@ -186,5 +233,19 @@ impl IoFile for StdFile {
             Err(rustix::io::Errno::WOULDBLOCK) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[derive(Debug)]
+struct StdReader(File);
+
+impl IoReader for StdReader {
+    fn size(&mut self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+
+    fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.0.read_exact_at(buf, offset)
     }
 }

@@ -1,180 +1,215 @@
-//! The journal record format, and scanning a segment for its valid prefix.
+//! The journal's on-disk format: frames, and the header of a segment.
 //!
 //! The journal is a series of segment files `journal-<seq>.log`, each
-//! named (20 decimal digits) for the sequence number of its first record
-//! and holding records back to back with no file header. A new segment
-//! starts after every snapshot, so segments older than the oldest retained
-//! snapshot can be dropped whole.
+//! named (20 decimal digits) for the sequence number of its first record.
+//! A new segment starts with every snapshot, so segments older than the
+//! oldest retained snapshot can be dropped whole.
 //!
-//! Record layout (all integers little-endian), 28-byte header then payload:
+//! Everything in a segment is a frame (all integers little-endian), a
+//! 28-byte header then the payload:
 //!
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 4 | magic `MJRN` |
 //! | 4 | 4 | payload length |
 //! | 8 | 4 | CRC-32C of bytes 0..8, 12..28 and the payload |
-//! | 12 | 2 | format version, 1 |
+//! | 12 | 2 | format version: 1 or 2 |
 //! | 14 | 2 | reserved, 0 |
-//! | 16 | 4 | application schema version |
-//! | 20 | 8 | sequence number (the first record ever is 1) |
-//! | 28 | n | payload (JSON) |
+//! | 16 | 4 | application schema version (0 in a segment header) |
+//! | 20 | 8 | sequence number (records from 1; 0 for a segment header) |
+//! | 28 | n | payload (JSON for a record) |
 //!
-//! [`scan`] reads records until the first one that does not decode, then
-//! looks for any valid record after it: finding one means the bad record
-//! is corruption, not a torn tail.
+//! **Format 1** segments hold format-1 records back to back.
+//!
+//! **Format 2** segments start with a header frame (format 2, schema 0,
+//! sequence 0) whose 16-byte payload names the segment and its
+//! predecessor: the first sequence number of this segment (as in its
+//! name), then that of the segment before it (0: none). Format-2 records
+//! follow. A segment is created under a temporary name, header written and
+//! fsync'd, then renamed into place, so a segment file never exists
+//! without its header. A build that reads only format 1 stops at the
+//! header with "newer format" and changes nothing.
 
 use super::error::FormatError;
 
-/// The first 4 bytes of every record.
+/// The first 4 bytes of every frame.
 pub(crate) const MAGIC: [u8; 4] = *b"MJRN";
-/// The record format version this build writes and reads.
-pub(crate) const FORMAT: u16 = 1;
-/// Length of a record's header.
+/// The format this build writes; it reads this and format 1.
+pub(crate) const FORMAT: u16 = 2;
+/// Length of a frame's header.
 pub const HEADER_LEN: usize = 28;
-/// The largest payload a record holds.
+/// Length of a format-2 segment header frame.
+pub(crate) const SEGMENT_HEADER_LEN: u64 = HEADER_LEN as u64 + 16;
+/// The largest payload a frame holds.
 pub(crate) const MAX_PAYLOAD: usize = u32::MAX as usize;
 
-/// A decoded record, borrowing its payload.
+/// A decoded frame, borrowing its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record<'a> {
-    /// Its sequence number.
-    pub seq: u64,
+pub struct Frame<'a> {
+    /// Its format version (1 or 2).
+    pub format: u16,
     /// The application's schema version when it was written.
     pub schema: u32,
-    /// The encoded change.
+    /// Its sequence number (0 for a segment header).
+    pub seq: u64,
+    /// The encoded change, or a segment header's fields.
     pub payload: &'a [u8],
 }
 
-/// Encodes one record.
+/// Encodes a record in the current format.
 ///
 /// # Panics
 ///
 /// If the payload is longer than `u32::MAX` bytes (the store checks first).
 pub fn encode(seq: u64, schema: u32, payload: &[u8]) -> Vec<u8> {
+    encode_frame(FORMAT, schema, seq, payload)
+}
+
+/// Encodes any frame.
+///
+/// # Panics
+///
+/// As [`encode`].
+pub fn encode_frame(format: u16, schema: u32, seq: u64, payload: &[u8]) -> Vec<u8> {
     let len = u32::try_from(payload.len()).expect("payload over the record limit");
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&[0; 4]);
-    out.extend_from_slice(&FORMAT.to_le_bytes());
+    out.extend_from_slice(&format.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&schema.to_le_bytes());
     out.extend_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(payload);
-    let crc = checksum(&out);
+    let crc = crc32c::crc32c_append(crc_of_head(&out), &out[HEADER_LEN..]);
     out[8..12].copy_from_slice(&crc.to_le_bytes());
     out
 }
 
-/// Decodes the record at the start of `buf`, returning it and its length.
+/// Decodes the frame at the start of `buf`, returning it and its length.
 ///
 /// # Errors
 ///
 /// A [`FormatError`] naming the first thing found wrong;
-/// [`FormatError::Truncated`] when `buf` ends inside the record.
-pub fn decode(buf: &[u8]) -> Result<(Record<'_>, usize), FormatError> {
-    if buf.len() < HEADER_LEN {
+/// [`FormatError::Truncated`] when `buf` ends inside the frame.
+pub fn decode(buf: &[u8]) -> Result<(Frame<'_>, usize), FormatError> {
+    let head = Head::parse(buf)?;
+    let total = head.total();
+    if (buf.len() as u64) < total {
         return Err(FormatError::Truncated {
-            needed: HEADER_LEN as u64,
+            needed: total,
             available: buf.len() as u64,
         });
     }
-    if buf[..4] != MAGIC {
-        return Err(FormatError::BadMagic);
-    }
-    let len = u32::from_le_bytes(field(buf, 4)) as usize;
-    let total = HEADER_LEN + len;
-    if buf.len() < total {
-        return Err(FormatError::Truncated {
-            needed: total as u64,
-            available: buf.len() as u64,
-        });
-    }
-    let record = &buf[..total];
-    let stored = u32::from_le_bytes(field(record, 8));
-    let computed = checksum(record);
-    if stored != computed {
-        return Err(FormatError::Checksum { stored, computed });
-    }
-    let format = u16::from_le_bytes(field(record, 12));
-    if format > FORMAT {
-        return Err(FormatError::NewerFormat { found: format });
-    }
-    let reserved = u16::from_le_bytes(field(record, 14));
-    if format != FORMAT || reserved != 0 {
-        return Err(FormatError::Reserved {
-            found: u64::from(if format != FORMAT { format } else { reserved }),
-        });
-    }
-    let record = Record {
-        schema: u32::from_le_bytes(field(record, 16)),
-        seq: u64::from_le_bytes(field(record, 20)),
-        payload: &record[HEADER_LEN..],
-    };
-    Ok((record, total))
+    let payload = &buf[HEADER_LEN..total as usize];
+    head.check(crc32c::crc32c_append(crc_of_head(buf), payload))?;
+    Ok((head.frame(payload), total as usize))
 }
 
-/// What [`scan`] found in a segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scan<'a> {
-    /// The valid records from the start, each with its byte offset.
-    pub records: Vec<(u64, Record<'a>)>,
-    /// Where the valid prefix ends.
-    pub valid_len: u64,
-    /// What follows the valid prefix, if anything.
-    pub bad: Option<Bad>,
+/// A frame's header, before its payload is read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Head {
+    len: u32,
+    stored: u32,
+    format: u16,
+    reserved: u16,
+    schema: u32,
+    seq: u64,
 }
 
-/// The first record of a segment that did not decode.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bad {
-    /// Its byte offset.
-    pub offset: u64,
-    /// Why it did not decode.
-    pub error: FormatError,
-    /// The offset of a valid record further on, if there is one. `None`
-    /// means the bad bytes run to the end: a torn tail, if this is the
-    /// segment being appended to.
-    pub next_valid: Option<u64>,
-}
+impl Head {
+    /// Reads the header at the start of `buf` (checks only the magic).
+    pub(crate) fn parse(buf: &[u8]) -> Result<Head, FormatError> {
+        if buf.len() < HEADER_LEN {
+            return Err(FormatError::Truncated {
+                needed: HEADER_LEN as u64,
+                available: buf.len() as u64,
+            });
+        }
+        if buf[..4] != MAGIC {
+            return Err(FormatError::BadMagic);
+        }
+        Ok(Head {
+            len: u32::from_le_bytes(field(buf, 4)),
+            stored: u32::from_le_bytes(field(buf, 8)),
+            format: u16::from_le_bytes(field(buf, 12)),
+            reserved: u16::from_le_bytes(field(buf, 14)),
+            schema: u32::from_le_bytes(field(buf, 16)),
+            seq: u64::from_le_bytes(field(buf, 20)),
+        })
+    }
 
-/// Decodes records from the start of a segment until the first bad one.
-pub fn scan(buf: &[u8]) -> Scan<'_> {
-    let mut records = Vec::new();
-    let mut at = 0;
-    while at < buf.len() {
-        match decode(&buf[at..]) {
-            Ok((record, len)) => {
-                records.push((at as u64, record));
-                at += len;
-            }
-            Err(error) => {
-                let next_valid = (at + 1..buf.len())
-                    .find(|&i| buf[i..].starts_with(&MAGIC) && decode(&buf[i..]).is_ok())
-                    .map(|i| i as u64);
-                return Scan {
-                    records,
-                    valid_len: at as u64,
-                    bad: Some(Bad {
-                        offset: at as u64,
-                        error,
-                        next_valid,
-                    }),
-                };
-            }
+    /// Header and payload length.
+    pub(crate) fn total(&self) -> u64 {
+        HEADER_LEN as u64 + u64::from(self.len)
+    }
+
+    /// Checks the CRC (`computed` over the header, see [`crc_of_head`],
+    /// and the payload), then the format and reserved fields: only an
+    /// intact frame can say "newer format".
+    pub(crate) fn check(&self, computed: u32) -> Result<(), FormatError> {
+        if self.stored != computed {
+            return Err(FormatError::Checksum {
+                stored: self.stored,
+                computed,
+            });
+        }
+        if self.format > FORMAT {
+            return Err(FormatError::NewerFormat { found: self.format });
+        }
+        if self.format == 0 || self.reserved != 0 {
+            let found = if self.format == 0 { 0 } else { self.reserved };
+            return Err(FormatError::Reserved {
+                found: u64::from(found),
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn frame<'a>(&self, payload: &'a [u8]) -> Frame<'a> {
+        Frame {
+            format: self.format,
+            schema: self.schema,
+            seq: self.seq,
+            payload,
         }
     }
-    Scan {
-        records,
-        valid_len: at as u64,
-        bad: None,
-    }
 }
 
-/// CRC-32C of everything but the checksum field itself.
-fn checksum(record: &[u8]) -> u32 {
-    let crc = crc32c::crc32c(&record[..8]);
-    crc32c::crc32c_append(crc, &record[12..])
+/// The CRC-32C of a frame header's bytes 0..8 and 12..28, to be continued
+/// over the payload.
+pub(crate) fn crc_of_head(buf: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(&buf[..8]), &buf[12..HEADER_LEN])
+}
+
+/// A format-2 segment's header: its first sequence number and its
+/// predecessor's (0: none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentHeader {
+    /// The sequence number of the segment's first record.
+    pub first: u64,
+    /// The first sequence number of the segment before it (0: none).
+    pub prev: u64,
+}
+
+impl SegmentHeader {
+    /// The header frame.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut payload = self.first.to_le_bytes().to_vec();
+        payload.extend_from_slice(&self.prev.to_le_bytes());
+        encode_frame(FORMAT, 0, 0, &payload)
+    }
+
+    /// The header a valid frame holds, if it is one.
+    pub fn from_frame(frame: &Frame<'_>) -> Option<SegmentHeader> {
+        (frame.format == FORMAT && frame.seq == 0 && frame.schema == 0)
+            .then_some(())
+            .filter(|()| frame.payload.len() == 16)
+            .map(|()| SegmentHeader {
+                first: u64::from_le_bytes(field(frame.payload, 0)),
+                prev: u64::from_le_bytes(field(frame.payload, 8)),
+            })
+    }
 }
 
 fn field<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
@@ -188,133 +223,23 @@ pub(crate) fn file_name(first_seq: u64) -> String {
     format!("journal-{first_seq:020}.log")
 }
 
+/// The name a segment is written under before it is renamed into place.
+pub(crate) fn temp_name(first_seq: u64) -> String {
+    format!("journal-{first_seq:020}.tmp")
+}
+
 /// The first sequence number in a segment file name.
 pub(crate) fn parse_name(name: &str) -> Option<u64> {
     super::snapshot::parse_seq(name.strip_prefix("journal-")?.strip_suffix(".log")?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn segment(seqs: &[u64]) -> Vec<u8> {
-        seqs.iter()
-            .flat_map(|&s| encode(s, 1, format!("[{s}]").as_bytes()))
-            .collect()
-    }
-
-    #[test]
-    fn round_trips() {
-        let bytes = encode(9, 2, b"\"x\"");
-        let (record, len) = decode(&bytes).unwrap();
-        assert_eq!(len, bytes.len());
-        assert_eq!(
-            (record.seq, record.schema, record.payload),
-            (9, 2, &b"\"x\""[..])
-        );
-        assert_eq!(encode(record.seq, record.schema, record.payload), bytes);
-    }
-
-    #[test]
-    fn every_flipped_bit_is_detected() {
-        let bytes = encode(3, 1, b"{\"k\":true}");
-        for i in 0..bytes.len() * 8 {
-            let mut bad = bytes.clone();
-            bad[i / 8] ^= 1 << (i % 8);
-            assert!(decode(&bad).is_err(), "bit {i} flipped went unnoticed");
-        }
-    }
-
-    #[test]
-    fn a_clean_segment_scans_whole() {
-        let bytes = segment(&[1, 2, 3]);
-        let scan = scan(&bytes);
-        assert_eq!(scan.records.len(), 3);
-        assert_eq!(scan.valid_len, bytes.len() as u64);
-        assert_eq!(scan.bad, None);
-    }
-
-    #[test]
-    fn a_cut_last_record_is_a_torn_tail() {
-        let bytes = segment(&[1, 2, 3]);
-        let whole = segment(&[1, 2]).len();
-        for cut in whole + 1..bytes.len() {
-            let scan = scan(&bytes[..cut]);
-            assert_eq!(scan.records.len(), 2);
-            let bad = scan.bad.unwrap();
-            assert_eq!(bad.offset, whole as u64);
-            assert_eq!(bad.next_valid, None, "cut at {cut}");
-        }
-    }
-
-    #[test]
-    fn a_bad_record_before_a_good_one_is_not_a_torn_tail() {
-        let mut bytes = segment(&[1, 2, 3]);
-        let second = segment(&[1]).len();
-        let third = segment(&[1, 2]).len();
-        bytes[second + HEADER_LEN] ^= 0x40;
-        let scan = scan(&bytes);
-        assert_eq!(scan.records.len(), 1);
-        let bad = scan.bad.unwrap();
-        assert_eq!(bad.offset, second as u64);
-        assert_eq!(bad.next_valid, Some(third as u64));
-        assert!(matches!(bad.error, FormatError::Checksum { .. }));
-    }
-
-    /// A record with its format and reserved fields set, and a valid CRC.
-    fn patched(format: u16, reserved: u16) -> Vec<u8> {
-        let mut bytes = encode(4, 1, b"[4]");
-        bytes[12..14].copy_from_slice(&format.to_le_bytes());
-        bytes[14..16].copy_from_slice(&reserved.to_le_bytes());
-        let crc = checksum(&bytes);
-        bytes[8..12].copy_from_slice(&crc.to_le_bytes());
-        bytes
-    }
-
-    #[test]
-    fn an_intact_newer_format_says_so() {
-        assert_eq!(
-            decode(&patched(2, 0)),
-            Err(FormatError::NewerFormat { found: 2 })
-        );
-    }
-
-    #[test]
-    fn fields_mend_never_writes_are_refused() {
-        assert_eq!(
-            decode(&patched(1, 9)),
-            Err(FormatError::Reserved { found: 9 })
-        );
-        assert_eq!(
-            decode(&patched(0, 5)),
-            Err(FormatError::Reserved { found: 0 })
-        );
-        assert!(decode(&patched(1, 0)).is_ok());
-    }
-
-    #[test]
-    fn an_empty_payload_is_a_whole_record() {
-        let bytes = encode(1, 1, b"");
-        assert_eq!(bytes.len(), HEADER_LEN);
-        let (record, len) = decode(&bytes).unwrap();
-        assert_eq!((record.payload, len), (&b""[..], HEADER_LEN));
-    }
-
-    #[test]
-    fn a_torn_tail_holding_a_partial_header_is_still_torn() {
-        // A torn record, then the start of another: nothing valid follows.
-        let mut bytes = segment(&[1]);
-        bytes.extend_from_slice(&encode(2, 1, b"[2]")[..20]);
-        bytes.extend_from_slice(&encode(3, 1, b"[3]")[..20]);
-        let scan = scan(&bytes);
-        assert_eq!(scan.records.len(), 1);
-        assert_eq!(scan.bad.unwrap().next_valid, None);
-    }
-
-    #[test]
-    fn names_parse_back() {
-        assert_eq!(file_name(1), "journal-00000000000000000001.log");
-        assert_eq!(parse_name(&file_name(77)), Some(77));
-        assert_eq!(parse_name("journal-1.log"), None);
-    }
+/// True for a segment being created when a crash came.
+pub(crate) fn is_temp_name(name: &str) -> bool {
+    name.strip_prefix("journal-")
+        .and_then(|rest| rest.strip_suffix(".tmp"))
+        .and_then(super::snapshot::parse_seq)
+        .is_some()
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,20 +9,25 @@
 //!
 //! - [`Store::append`] writes one change to the journal and returns once it
 //!   is durable (fsync per append).
-//! - [`Store::save`] writes a snapshot of the whole state (temporary file,
-//!   fsync, rename, directory fsync), keeps the last few, and drops the
-//!   journal the kept snapshots no longer need. It also runs on its own
-//!   when the journal passes [`Options::compact_after_records`] or
-//!   [`Options::compact_after_bytes`].
+//! - [`Store::save`] writes a snapshot of the whole state and the journal
+//!   segment it continues into (temporary files, fsync, rename, directory
+//!   fsync), keeps the last few snapshots, and drops the journal the kept
+//!   snapshots no longer need. It also runs on its own when the journal
+//!   passes [`Options::compact_after_records`] or
+//!   [`Options::compact_after_bytes`]; if it fails then, the append goes
+//!   on and [`Store::compaction_error`] says why.
 //! - [`Store::load`] rebuilds the newest state: the newest valid snapshot
-//!   with the journal replayed on it. Its [`Recovery`] report says what was
-//!   used and what was discarded (a torn tail, a damaged snapshot).
+//!   with the journal replayed on it, streamed in bounded memory. Its
+//!   [`Recovery`] report says what was used and what was discarded (a torn
+//!   tail, a damaged snapshot, a lost tail). What it loads is fsync'd
+//!   before it returns. [`Store::load_read_only`] gives the same state and
+//!   report without the lock and without changing any file, for tools.
 //!
-//! The guarantee is stated on [`Store`]. Every byte has a CRC-32C; damage
-//! is reported and never loaded. One process at a time holds a directory
-//! (an advisory `flock`; the error names the holder's pid). All file access
-//! goes through the [`Io`] trait, which is how the tests record, fail and
-//! crash it.
+//! The guarantee, and what recovery cannot detect, are stated on [`Store`].
+//! Every byte has a CRC-32C; damage is reported and never loaded. One
+//! process at a time holds a directory (an advisory `flock`; the error names
+//! the holder's pid). All file access goes through the [`Io`] trait, which
+//! is how the tests record, fail and crash it.
 //!
 //! Payloads are JSON (serde_json): deterministic for a given value (struct
 //! fields in declaration order), self-describing so an older schema can be
@@ -32,7 +37,9 @@
 //!
 //! Files in the directory: `snapshot-<seq>.snap` (see the layout in
 //! `snapshot.rs`), `journal-<first seq>.log` segments (layout in
-//! `journal.rs`), `LOCK` (the holder's pid), all created 0600.
+//! `journal.rs`), `LOCK` (the holder's pid, then `initialized` once a
+//! store has been set up), all created 0600. This build writes on-disk
+//! format 2 and reads formats 1 and 2.
 //!
 //! # Examples
 //!
@@ -67,22 +74,28 @@
 //! # Ok::<(), mend::checkpoint::CheckpointError>(())
 //! ```
 
+mod dir;
 mod error;
 mod io;
 mod journal;
+mod load;
 mod lock;
 mod options;
 mod recover;
+mod replay;
 mod report;
 mod retain;
+mod save;
+mod scan;
 mod snapshot;
 mod store;
+mod tail;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use error::{CheckpointError, FormatError};
-pub use io::{Io, IoFile, StdIo};
+pub use io::{Io, IoFile, IoReader, StdIo};
 pub use options::Options;
 pub use report::{Discarded, Recovery};
 pub use store::Store;
@@ -136,11 +149,12 @@ pub trait Journaled: Default + Serialize + DeserializeOwned {
 #[doc(hidden)]
 pub mod fuzzing {
     pub use super::journal::{
-        Bad, HEADER_LEN as RECORD_HEADER_LEN, Record, Scan, decode as decode_record,
-        encode as encode_record, scan as scan_segment,
+        Frame, HEADER_LEN as RECORD_HEADER_LEN, SegmentHeader, decode as decode_record,
+        encode as encode_record, encode_frame,
     };
+    pub use super::scan::{Bad, Bytes, OwnedFrame, Scan, scan as scan_segment};
     pub use super::snapshot::{
         HEADER_LEN as SNAPSHOT_HEADER_LEN, Snapshot, decode as decode_snapshot,
-        encode as encode_snapshot,
+        encode as encode_snapshot, encode_format as encode_snapshot_format,
     };
 }

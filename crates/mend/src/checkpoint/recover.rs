@@ -1,15 +1,26 @@
 //! Recovery: rebuild the newest state from snapshots and journal.
 //!
-//! 1. Remove temporary snapshot files (saves that never finished).
-//! 2. Scan every journal segment. A bad record with a valid record after it,
-//!    or a bad record in a segment that is not the last, is corruption: an
-//!    error. A bad record at the end of the last segment is a torn tail: it
-//!    is truncated away and reported.
-//! 3. Take the newest snapshot that passes its checks, reporting the ones
-//!    that do not, and replay every record after it, which must follow it
-//!    without a gap.
-//! 4. Refuse a state older than a snapshot that was skipped: that would
+//! [`recover`] changes no file: it returns the state, the report, and what
+//! a writable `load` must then repair (temporary files to remove, a torn
+//! tail to cut), so a read-only load can share it.
+//!
+//! 1. List the directory: snapshots, segments, temporary files left by a
+//!    save a crash cut short, and whether the lock file says a store was
+//!    set up here.
+//! 2. Take the newest snapshot that passes its checks, reporting those
+//!    that do not. Each is read whole, one at a time.
+//! 3. Walk every segment in order, streamed (`replay.rs`), applying the
+//!    records after the snapshot, which must follow it without a gap.
+//! 4. A format-2 snapshot promises its next segment: if that is missing
+//!    and nothing follows it, the tail is lost, and reported.
+//! 5. Refuse a state older than a snapshot that was skipped: that would
 //!    lose acknowledged writes silently.
+//! 6. A directory with no snapshot and no segment is a first run, unless
+//!    its lock file says a store had been set up in it: then its files were
+//!    removed, and that is reported.
+//!
+//! Memory stays within one snapshot (the newest valid one, as read and as
+//! decoded) plus the journal scanner's window and largest record.
 
 use std::path::{Path, PathBuf};
 
@@ -18,28 +29,30 @@ use serde::de::DeserializeOwned;
 use super::Journaled;
 use super::error::{CheckpointError, FormatError};
 use super::io::Io;
-use super::journal;
+use super::replay::{self, Base};
 use super::report::{Discarded, Recovery};
-use super::snapshot;
+use super::{journal, lock, snapshot};
 
-/// The recovered state and where appends go on.
+/// The recovered state, and what a writable load does with the directory.
 #[derive(Debug)]
 pub(crate) struct Recovered<S> {
     pub(crate) state: S,
     pub(crate) next_seq: u64,
-    /// The last segment, with its length, if appends can go on in it.
-    pub(crate) tail: Option<(PathBuf, u64)>,
     /// Records and bytes in the journal after the snapshot.
     pub(crate) since_snapshot: (u64, u64),
     pub(crate) report: Recovery,
-}
-
-struct OwnedRecord {
-    seq: u64,
-    schema: u32,
-    payload: Vec<u8>,
-    path: PathBuf,
-    offset: u64,
+    /// The newest segment if appends can go on in it: path, first record,
+    /// length (after cutting a torn tail).
+    pub(crate) tail: Option<(PathBuf, u64, u64)>,
+    /// True when that tail is the one the loaded snapshot continues into
+    /// (format 2), so a removed or emptied tail would be found.
+    pub(crate) named: bool,
+    /// Temporary files of saves cut short, to remove.
+    pub(crate) temps: Vec<PathBuf>,
+    /// A torn tail to cut: the segment and its valid length.
+    pub(crate) torn: Option<(PathBuf, u64)>,
+    /// The lock file says a store was set up here.
+    pub(crate) marked: bool,
 }
 
 pub(crate) fn recover<S: Journaled>(
@@ -50,24 +63,85 @@ pub(crate) fn recover<S: Journaled>(
     let names = io.list(dir).map_err(CheckpointError::io("list", dir))?;
     let mut snapshots = Vec::new();
     let mut segments = Vec::new();
-    for name in names {
-        if let Some(seq) = snapshot::parse_name(&name) {
+    let mut temps = Vec::new();
+    for name in &names {
+        if let Some(seq) = snapshot::parse_name(name) {
             snapshots.push(seq);
-        } else if let Some(first) = journal::parse_name(&name) {
+        } else if let Some(first) = journal::parse_name(name) {
             segments.push(first);
-        } else if snapshot::is_temp_name(&name) {
-            let path = dir.join(&name);
-            io.remove(&path)
-                .map_err(CheckpointError::io("remove", &path))?;
-            report.discarded.push(Discarded::TempFile { path });
+        } else if snapshot::is_temp_name(name) || journal::is_temp_name(name) {
+            let path = dir.join(name);
+            report
+                .discarded
+                .push(Discarded::TempFile { path: path.clone() });
+            temps.push(path);
         }
     }
     snapshots.sort_unstable();
     segments.sort_unstable();
+    let marked = names.iter().any(|n| n == lock::FILE_NAME)
+        && io
+            .read(&dir.join(lock::FILE_NAME))
+            .is_ok_and(|bytes| lock::is_marked(&bytes));
+    if snapshots.is_empty() && segments.is_empty() && marked {
+        report.discarded.push(Discarded::FilesRemoved);
+    }
 
-    let (records, tail) = read_journal(io, dir, &segments, &mut report)?;
+    let (base, skipped_up_to) = newest_snapshot::<S>(io, dir, &snapshots, &mut report)?;
+    report.snapshot = base.as_ref().map(|(seq, _, _)| *seq);
+    let (base_seq, base_v2, mut state) = base.unwrap_or((0, false, S::default()));
 
-    let mut base = None;
+    let walk_base = Base {
+        seq: base_seq,
+        v2: base_v2,
+        segments: &segments,
+        oldest_snapshot: snapshots.first().copied(),
+    };
+    let walked = replay::walk(io, dir, &walk_base, &mut state, &mut report)?;
+    let last_seq = walked.next_seq - 1;
+    let continuation = base_seq + 1;
+    if base_v2 && last_seq == base_seq && segments.iter().all(|&f| f < continuation) {
+        report.discarded.push(Discarded::LostTail {
+            path: dir.join(journal::file_name(continuation)),
+            after: base_seq,
+            error: None,
+        });
+    }
+    if let Some(skipped) = skipped_up_to.filter(|&s| s > last_seq) {
+        return Err(CheckpointError::Unrecoverable {
+            reason: format!(
+                "the snapshot at record {skipped} is corrupt and the journal and older snapshots reach only record {last_seq}"
+            ),
+        });
+    }
+    report.last_seq = last_seq;
+    let named = base_v2
+        && walked
+            .tail
+            .as_ref()
+            .is_some_and(|(_, first, _)| *first == continuation);
+    Ok(Recovered {
+        state,
+        next_seq: walked.next_seq,
+        since_snapshot: walked.since_snapshot,
+        report,
+        tail: walked.tail,
+        named,
+        temps,
+        torn: walked.torn,
+        marked,
+    })
+}
+
+/// The newest snapshot that passes its checks, decoded: its record, whether
+/// it is format 2, the state. Also the newest one skipped, if any.
+#[allow(clippy::type_complexity)]
+fn newest_snapshot<S: Journaled>(
+    io: &dyn Io,
+    dir: &Path,
+    snapshots: &[u64],
+    report: &mut Recovery,
+) -> Result<(Option<(u64, bool, S)>, Option<u64>), CheckpointError> {
     let mut skipped_up_to = None;
     for &seq in snapshots.iter().rev() {
         let path = dir.join(snapshot::file_name(seq));
@@ -80,10 +154,9 @@ pub(crate) fn recover<S: Journaled>(
                     (snap.schema, S::SCHEMA_VERSION),
                     snap.payload,
                     S::migrate,
-                    &mut report,
+                    report,
                 )?;
-                base = Some((seq, state));
-                break;
+                return Ok((Some((seq, snap.format >= 2, state)), skipped_up_to));
             }
             Ok(snap) => FormatError::Sequence {
                 expected: seq,
@@ -103,122 +176,11 @@ pub(crate) fn recover<S: Journaled>(
             .discarded
             .push(Discarded::CorruptSnapshot { path, error });
     }
-    report.snapshot = base.as_ref().map(|(seq, _)| *seq);
-    let (base_seq, mut state) = base.unwrap_or_else(|| (0, S::default()));
-
-    let mut next_seq = base_seq + 1;
-    let mut since_snapshot = (0, 0);
-    for record in records.iter().filter(|r| r.seq > base_seq) {
-        if record.seq != next_seq {
-            return Err(CheckpointError::Unrecoverable {
-                reason: format!(
-                    "journal records {next_seq} to {} after the snapshot at record {base_seq} are missing",
-                    record.seq - 1
-                ),
-            });
-        }
-        let change = decode_payload::<S::Change>(
-            &record.path,
-            record.offset,
-            (record.schema, S::SCHEMA_VERSION),
-            &record.payload,
-            S::migrate_change,
-            &mut report,
-        )?;
-        state.apply(&change);
-        next_seq += 1;
-        report.replayed += 1;
-        since_snapshot.0 += 1;
-        since_snapshot.1 += (journal::HEADER_LEN + record.payload.len()) as u64;
-    }
-    let last_seq = next_seq - 1;
-    if let Some(skipped) = skipped_up_to.filter(|&s| s > last_seq) {
-        return Err(CheckpointError::Unrecoverable {
-            reason: format!(
-                "the snapshot at record {skipped} is corrupt and the journal and older snapshots reach only record {last_seq}"
-            ),
-        });
-    }
-    report.last_seq = last_seq;
-    Ok(Recovered {
-        state,
-        next_seq,
-        tail: tail.and_then(|(path, end_seq, len)| (end_seq == next_seq).then_some((path, len))),
-        since_snapshot,
-        report,
-    })
-}
-
-/// The valid records of every segment, in order, and the last segment with
-/// the sequence number its next record would carry and its length.
-#[allow(clippy::type_complexity)]
-fn read_journal(
-    io: &dyn Io,
-    dir: &Path,
-    segments: &[u64],
-    report: &mut Recovery,
-) -> Result<(Vec<OwnedRecord>, Option<(PathBuf, u64, u64)>), CheckpointError> {
-    let mut records = Vec::new();
-    let mut tail = None;
-    for (i, &first) in segments.iter().enumerate() {
-        let path = dir.join(journal::file_name(first));
-        let bytes = io.read(&path).map_err(CheckpointError::io("read", &path))?;
-        let scan = journal::scan(&bytes);
-        let mut expected = first;
-        for (offset, record) in &scan.records {
-            if record.seq != expected {
-                return Err(CheckpointError::Corrupt {
-                    path,
-                    offset: *offset,
-                    source: FormatError::Sequence {
-                        expected,
-                        found: record.seq,
-                    },
-                });
-            }
-            expected += 1;
-            records.push(OwnedRecord {
-                seq: record.seq,
-                schema: record.schema,
-                payload: record.payload.to_vec(),
-                path: path.clone(),
-                offset: *offset,
-            });
-        }
-        let is_last = i + 1 == segments.len();
-        if let Some(bad) = scan.bad {
-            if let FormatError::NewerFormat { found } = bad.error {
-                return Err(CheckpointError::NewerFormat {
-                    path,
-                    found,
-                    supported: journal::FORMAT,
-                });
-            }
-            if !is_last || bad.next_valid.is_some() {
-                return Err(CheckpointError::Corrupt {
-                    path,
-                    offset: bad.offset,
-                    source: bad.error,
-                });
-            }
-            io.truncate(&path, bad.offset)
-                .map_err(CheckpointError::io("truncate", &path))?;
-            report.discarded.push(Discarded::TornTail {
-                path: path.clone(),
-                offset: bad.offset,
-                len: bytes.len() as u64 - bad.offset,
-                error: bad.error,
-            });
-        }
-        if is_last {
-            tail = Some((path, expected, scan.valid_len));
-        }
-    }
-    Ok((records, tail))
+    Ok((None, skipped_up_to))
 }
 
 /// Decodes a payload written under `schema`, migrating it if it is older.
-fn decode_payload<T: DeserializeOwned>(
+pub(crate) fn decode_payload<T: DeserializeOwned>(
     path: &Path,
     offset: u64,
     (schema, supported): (u32, u32),

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | 0 | 8 | magic `MENDSNAP` |
 //! | 8 | 4 | CRC-32C of bytes 0..8, 12..36 and the payload |
-//! | 12 | 2 | format version, 1 |
+//! | 12 | 2 | format version: 1 or 2 |
 //! | 14 | 2 | reserved, 0 |
 //! | 16 | 4 | application schema version |
 //! | 20 | 8 | sequence number of the last journal record included |
@@ -22,19 +22,27 @@
 //! The checksum sits at a fixed place before the version, so a damaged
 //! version field reads as damage, and only an intact newer file reads as
 //! "newer format".
+//!
+//! **Format 2** (this build writes it; it still reads format 1) has the
+//! same layout and adds a promise: the snapshot at `seq` continues into
+//! the journal segment `journal-<seq + 1>.log`, which was made durable
+//! before the snapshot was renamed into place. So recovery knows that
+//! segment must exist, and a missing or emptied one is found.
 
 use super::error::FormatError;
 
 /// The first 8 bytes of every snapshot file.
 pub(crate) const MAGIC: [u8; 8] = *b"MENDSNAP";
-/// The snapshot format version this build writes and reads.
-pub(crate) const FORMAT: u16 = 1;
+/// The snapshot format version this build writes; it reads this and 1.
+pub(crate) const FORMAT: u16 = 2;
 /// Length of the header before the payload.
 pub const HEADER_LEN: usize = 36;
 
 /// A decoded snapshot, borrowing its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot<'a> {
+    /// Its format version (2: the segment after it must exist).
+    pub format: u16,
     /// The application's schema version when it was written.
     pub schema: u32,
     /// The last journal record the state includes (0: none).
@@ -43,12 +51,17 @@ pub struct Snapshot<'a> {
     pub payload: &'a [u8],
 }
 
-/// Encodes a snapshot file.
+/// Encodes a snapshot file in the current format.
 pub fn encode(schema: u32, seq: u64, payload: &[u8]) -> Vec<u8> {
+    encode_format(FORMAT, schema, seq, payload)
+}
+
+/// Encodes a snapshot file in any format.
+pub fn encode_format(format: u16, schema: u32, seq: u64, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&[0; 4]);
-    out.extend_from_slice(&FORMAT.to_le_bytes());
+    out.extend_from_slice(&format.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out.extend_from_slice(&schema.to_le_bytes());
     out.extend_from_slice(&seq.to_le_bytes());
@@ -97,12 +110,13 @@ pub fn decode(bytes: &[u8]) -> Result<Snapshot<'_>, FormatError> {
         return Err(FormatError::NewerFormat { found: format });
     }
     let reserved = u16::from_le_bytes(field(bytes, 14));
-    if format != FORMAT || reserved != 0 {
+    if format == 0 || reserved != 0 {
         return Err(FormatError::Reserved {
-            found: u64::from(if format != FORMAT { format } else { reserved }),
+            found: u64::from(if format == 0 { 0 } else { reserved }),
         });
     }
     Ok(Snapshot {
+        format,
         schema: u32::from_le_bytes(field(bytes, 16)),
         seq: u64::from_le_bytes(field(bytes, 20)),
         payload: &bytes[HEADER_LEN..],
@@ -164,12 +178,15 @@ mod tests {
         assert_eq!(
             snap,
             Snapshot {
+                format: FORMAT,
                 schema: 3,
                 seq: 42,
                 payload: b"{\"a\":1}"
             }
         );
         assert_eq!(encode(snap.schema, snap.seq, snap.payload), bytes);
+        let v1 = encode_format(1, 3, 42, b"{}");
+        assert_eq!(decode(&v1).unwrap().format, 1);
     }
 
     #[test]
@@ -196,10 +213,14 @@ mod tests {
     #[test]
     fn an_intact_newer_format_says_so() {
         let mut bytes = encode(1, 7, b"{}");
-        bytes[12..14].copy_from_slice(&2u16.to_le_bytes());
+        bytes[12..14].copy_from_slice(&3u16.to_le_bytes());
         let crc = checksum(&bytes);
         bytes[8..12].copy_from_slice(&crc.to_le_bytes());
-        assert_eq!(decode(&bytes), Err(FormatError::NewerFormat { found: 2 }));
+        assert_eq!(decode(&bytes), Err(FormatError::NewerFormat { found: 3 }));
+        bytes[12..14].copy_from_slice(&0u16.to_le_bytes());
+        let crc = checksum(&bytes);
+        bytes[8..12].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(decode(&bytes), Err(FormatError::Reserved { found: 0 }));
     }
 
     #[test]

@@ -6,45 +6,72 @@ use std::sync::Arc;
 
 use super::Journaled;
 use super::error::CheckpointError;
-use super::io::{Io, IoFile, StdIo, write_all};
+use super::io::{Io, StdIo};
 use super::lock::{self, DirLock};
 use super::options::Options;
-use super::recover::recover;
-use super::report::Recovery;
-use super::retain;
-use super::{journal, snapshot};
+use super::save::{self, Failure};
+use super::tail::Tail;
+use super::{dir, journal, retain, snapshot};
 
 /// A crash-safe store for one application state `S`: snapshots of the whole
 /// state plus a journal of the changes since.
 ///
 /// # Guarantee
 ///
-/// After a crash (process kill or power loss) [`load`](Store::load) yields
-/// the state of a prefix of the issued writes that contains every
-/// acknowledged one. A write is acknowledged when [`append`](Store::append)
-/// or [`save`](Store::save) returns `Ok`: the change is then on stable
-/// storage (fsync'd, and the directory entry of any new file fsync'd). A
-/// write that returned an error, or was cut short by the crash, may or may
-/// not be in the state, but nothing after it is unless it is too. Media
-/// corruption is detected by CRC-32C, reported, and not loaded.
+/// After a crash (process kill or power loss, or both, in any order)
+/// [`load`](Store::load) yields the state of a prefix of the issued writes
+/// that contains every acknowledged one. A write is acknowledged when
+/// [`append`](Store::append) or [`save`](Store::save) returns `Ok`: the
+/// change is then on stable storage (fsync'd, and the directory entry of
+/// any new file fsync'd). A write that returned an error, or was cut short
+/// by the crash, may or may not be in the state, but nothing after it is
+/// unless it is too. What `load` returns is durable before it returns:
+/// it fsyncs what it adopts from the page cache, so a write a killed
+/// process never fsync'd, once loaded, stays.
 ///
 /// This holds as long as the file system and disk honour `fsync` (drives
 /// that lie about flushing void every database's guarantees, and this one's).
 ///
+/// # Damage and loss
+///
+/// Media corruption is detected by CRC-32C, reported, and not loaded. Files
+/// of on-disk format 2 name each other: a snapshot the segment it
+/// continues into, a segment the one before it. So a missing, emptied or
+/// damaged file in the chain is found: [`load`](Store::load) refuses with
+/// an error when it would leave a gap, and reports it in
+/// [`Recovery::discarded`](super::Recovery::discarded) when only the newest changes are gone (see
+/// [`Recovery::lost_changes`](super::Recovery::lost_changes)). What recovery **cannot detect**:
+///
+/// - the newest journal segment cut exactly at a record boundary (or just
+///   after its header): the records after the cut are lost and the report
+///   does not say so, since nothing on disk counts them;
+/// - the newest segment removed, emptied or cut while no snapshot names it
+///   yet, which happens only after an automatic compaction failed half way
+///   ([`compaction_error`](Store::compaction_error)), until the next
+///   snapshot succeeds;
+/// - a directory from which every snapshot, segment *and* the lock file
+///   were removed: it is an empty directory, and loads as a first run.
+///
 /// After any failed write, fsync or rename the store refuses further writes
-/// ([`CheckpointError::Poisoned`]) until it is dropped and opened again.
+/// ([`CheckpointError::Poisoned`]) until it is dropped and opened again. A
+/// failed append first cuts the journal back to the last acknowledged
+/// record, so the reopened store never trusts bytes that failed to sync.
 pub struct Store<S: Journaled> {
-    dir: PathBuf,
-    io: Arc<dyn Io>,
-    options: Options,
-    _lock: DirLock,
-    state: S,
-    loaded: bool,
-    poisoned: Option<String>,
-    next_seq: u64,
-    segment: Option<Box<dyn IoFile>>,
+    pub(super) dir: PathBuf,
+    pub(super) io: Arc<dyn Io>,
+    pub(super) options: Options,
+    pub(super) lock: DirLock,
+    pub(super) state: S,
+    pub(super) loaded: bool,
+    pub(super) poisoned: Option<String>,
+    pub(super) next_seq: u64,
+    /// The segment appends go to.
+    pub(super) tail: Option<Tail>,
     /// Records and bytes journaled since the last snapshot.
-    since_snapshot: (u64, u64),
+    pub(super) since_snapshot: (u64, u64),
+    /// When `append` compacts next (records, bytes since the snapshot).
+    pub(super) compact_at: (u64, u64),
+    pub(super) compaction_error: Option<CheckpointError>,
 }
 
 impl<S: Journaled> fmt::Debug for Store<S> {
@@ -59,8 +86,9 @@ impl<S: Journaled> fmt::Debug for Store<S> {
 }
 
 impl<S: Journaled> Store<S> {
-    /// Opens (creating if needed) the checkpoint directory `dir` and takes
-    /// its lock. Call [`load`](Store::load) next.
+    /// Opens (creating if needed, durably: the parent of every directory it
+    /// creates is fsync'd) the checkpoint directory `dir`
+    /// and takes its lock. Call [`load`](Store::load) next.
     ///
     /// # Errors
     ///
@@ -85,56 +113,23 @@ impl<S: Journaled> Store<S> {
     ) -> Result<Self, CheckpointError> {
         options.validate()?;
         let dir = dir.as_ref().to_path_buf();
-        io.create_dir_all(&dir)
-            .map_err(CheckpointError::io("create", &dir))?;
+        dir::create(io.as_ref(), &dir)?;
         let lock = lock::acquire(io.as_ref(), &dir)?;
+        let compact_at = (options.compact_after_records, options.compact_after_bytes);
         Ok(Store {
             dir,
             io,
             options,
-            _lock: lock,
+            lock,
             state: S::default(),
             loaded: false,
             poisoned: None,
             next_seq: 1,
-            segment: None,
+            tail: None,
             since_snapshot: (0, 0),
+            compact_at,
+            compaction_error: None,
         })
-    }
-
-    /// Recovers the newest state from disk: the newest valid snapshot with
-    /// the journal replayed on it, migrating older schema versions. Read it
-    /// with [`state`](Store::state). On the first run the state is
-    /// `S::default()` and [`Recovery::is_first_run`] is true.
-    ///
-    /// A torn tail (an incomplete last record, never acknowledged) is cut
-    /// off; an unfinished snapshot is removed; a damaged snapshot is skipped
-    /// for an older one. All of it is in the returned report.
-    ///
-    /// # Errors
-    ///
-    /// [`CheckpointError::Corrupt`] for a bad record that is not a torn
-    /// tail, [`CheckpointError::Unrecoverable`] when damage leaves no way to
-    /// the newest acknowledged state, [`CheckpointError::NewerFormat`] /
-    /// [`CheckpointError::NewerSchema`] for files this build cannot read,
-    /// [`CheckpointError::Migration`], [`CheckpointError::Decode`],
-    /// [`CheckpointError::Io`]. The store stays unloaded and refuses writes.
-    pub fn load(&mut self) -> Result<Recovery, CheckpointError> {
-        self.loaded = false;
-        self.segment = None;
-        let recovered = recover::<S>(self.io.as_ref(), &self.dir)?;
-        if let Some((path, _len)) = &recovered.tail {
-            let file = self
-                .io
-                .append(path)
-                .map_err(CheckpointError::io("open", path))?;
-            self.segment = Some(file);
-        }
-        self.state = recovered.state;
-        self.next_seq = recovered.next_seq;
-        self.since_snapshot = recovered.since_snapshot;
-        self.loaded = true;
-        Ok(recovered.report)
     }
 
     /// The current state: what was loaded, with every appended change applied.
@@ -152,24 +147,49 @@ impl<S: Journaled> Store<S> {
         &self.dir
     }
 
+    /// Why the last compaction [`append`](Store::append) ran on its own
+    /// failed, if it did; `None` again once a snapshot succeeds.
+    pub fn compaction_error(&self) -> Option<&CheckpointError> {
+        self.compaction_error.as_ref()
+    }
+
     /// Appends `change` to the journal, returns once it is durable (written
     /// and fsync'd), then applies it to the state. Returns its sequence
-    /// number. Takes a snapshot first when the journal has passed the
-    /// configured size or record count.
+    /// number.
+    ///
+    /// Once the journal has passed the configured size or record count it
+    /// first takes a snapshot. If that fails for want of space or any
+    /// reason but a failed directory fsync, the append goes on regardless:
+    /// [`compaction_error`](Store::compaction_error) says why, and the next
+    /// attempt comes after the journal has grown by the threshold again.
     ///
     /// # Errors
     ///
     /// [`CheckpointError::NotLoaded`], [`CheckpointError::Poisoned`],
     /// [`CheckpointError::Encode`], [`CheckpointError::TooLarge`]: nothing
-    /// was written. [`CheckpointError::Io`]: the change may or may not be on
-    /// disk (it is not applied to the state) and the store is now poisoned.
+    /// was written. [`CheckpointError::Io`]: the change is not applied to
+    /// the state and the store is now poisoned. The segment has been cut
+    /// back to the end of the last acknowledged record, so the store opened
+    /// again does not load the change (bytes that failed to sync may still
+    /// be readable from the page cache, never durable). If that cut failed
+    /// too, [`CheckpointError::Poisoned`] says so from then on, and until
+    /// the cut is made or the machine restarts a reopen may load the change.
+    /// A directory fsync that failed in a compaction is returned too.
     pub fn append(&mut self, change: &S::Change) -> Result<u64, CheckpointError> {
         self.writable()?;
         let (records, bytes) = self.since_snapshot;
-        if records >= self.options.compact_after_records
-            || bytes >= self.options.compact_after_bytes
-        {
-            self.save()?;
+        if records >= self.compact_at.0 || bytes >= self.compact_at.1 {
+            match self.snapshot() {
+                Ok(()) => {}
+                Err(Failure::Fatal(error)) => return Err(self.poison(error)),
+                Err(Failure::Abandoned(error)) => {
+                    self.compaction_error = Some(error);
+                    self.compact_at = (
+                        records.saturating_add(self.options.compact_after_records),
+                        bytes.saturating_add(self.options.compact_after_bytes),
+                    );
+                }
+            }
         }
         let payload = serde_json::to_vec(change).map_err(CheckpointError::Encode)?;
         if payload.len() > journal::MAX_PAYLOAD {
@@ -180,8 +200,12 @@ impl<S: Journaled> Store<S> {
         }
         let seq = self.next_seq;
         let record = journal::encode(seq, S::SCHEMA_VERSION, &payload);
-        self.write_record(seq, &record)
-            .map_err(|e| self.poison(e))?;
+        let Some(tail) = &mut self.tail else {
+            return Err(CheckpointError::NotLoaded);
+        };
+        // On error the tail is cut back to the last acknowledged record.
+        tail.append(self.io.as_ref(), &record)
+            .map_err(|(error, uncut)| self.poison_with(error, uncut))?;
         self.next_seq += 1;
         self.since_snapshot.0 += 1;
         self.since_snapshot.1 += record.len() as u64;
@@ -189,10 +213,11 @@ impl<S: Journaled> Store<S> {
         Ok(seq)
     }
 
-    /// Writes a snapshot of the current state (temporary file, fsync,
-    /// rename, directory fsync), starts a new journal segment, then drops
-    /// snapshots beyond the configured number and the journal segments only
-    /// they needed. Returns the sequence number of the last change in it.
+    /// Writes a snapshot of the current state and the journal segment it
+    /// continues into (temporary files, fsync, rename, directory fsync),
+    /// then drops snapshots beyond the configured number and the journal
+    /// segments only they needed. Returns the sequence number of the last
+    /// change in it.
     ///
     /// # Errors
     ///
@@ -202,16 +227,26 @@ impl<S: Journaled> Store<S> {
     /// may not be durable, and either way the state still loads.
     pub fn save(&mut self) -> Result<u64, CheckpointError> {
         self.writable()?;
-        let payload = serde_json::to_vec(&self.state).map_err(CheckpointError::Encode)?;
+        self.snapshot()
+            .map_err(|failure| self.poison(failure.into_error()))?;
+        Ok(self.next_seq - 1)
+    }
+
+    /// Writes a snapshot and its segment, then prunes.
+    pub(super) fn snapshot(&mut self) -> Result<(), Failure> {
+        let payload = serde_json::to_vec(&self.state)
+            .map_err(|e| Failure::Abandoned(CheckpointError::Encode(e)))?;
         let seq = self.next_seq - 1;
         let bytes = snapshot::encode(S::SCHEMA_VERSION, seq, &payload);
-        self.write_snapshot(seq, &bytes)
-            .map_err(|e| self.poison(e))?;
-        self.segment = None;
+        save::save(self.io.as_ref(), &self.dir, seq, &bytes, &mut self.tail)?;
         self.since_snapshot = (0, 0);
+        self.compact_at = (
+            self.options.compact_after_records,
+            self.options.compact_after_bytes,
+        );
+        self.compaction_error = None;
         retain::prune(self.io.as_ref(), &self.dir, self.options.keep_snapshots)
-            .map_err(|e| self.poison(e))?;
-        Ok(seq)
+            .map_err(|error| Failure::of(error, &self.dir))
     }
 
     fn writable(&self) -> Result<(), CheckpointError> {
@@ -226,52 +261,20 @@ impl<S: Journaled> Store<S> {
         Ok(())
     }
 
-    fn poison(&mut self, error: CheckpointError) -> CheckpointError {
+    pub(super) fn poison(&mut self, error: CheckpointError) -> CheckpointError {
+        self.poison_with(error, None)
+    }
+
+    fn poison_with(&mut self, error: CheckpointError, also: Option<String>) -> CheckpointError {
         let mut reason = error.to_string();
         if let Some(source) = std::error::Error::source(&error) {
             reason = format!("{reason}: {source}");
         }
+        if let Some(also) = also {
+            reason = format!("{reason}; {also}");
+        }
         self.poisoned = Some(reason);
-        self.segment = None;
+        self.tail = None;
         error
-    }
-
-    fn write_record(&mut self, seq: u64, record: &[u8]) -> Result<(), CheckpointError> {
-        let path = self.dir.join(journal::file_name(seq));
-        let file = match &mut self.segment {
-            Some(file) => file,
-            None => {
-                // A new segment: its directory entry must be durable before
-                // the first record in it is acknowledged.
-                let file = self
-                    .io
-                    .create(&path)
-                    .map_err(CheckpointError::io("create", &path))?;
-                self.io
-                    .sync_dir(&self.dir)
-                    .map_err(CheckpointError::io("fsync", &self.dir))?;
-                self.segment.insert(file)
-            }
-        };
-        write_all(file.as_mut(), record).map_err(CheckpointError::io("write", &path))?;
-        file.sync().map_err(CheckpointError::io("fsync", &path))
-    }
-
-    fn write_snapshot(&self, seq: u64, bytes: &[u8]) -> Result<(), CheckpointError> {
-        let temp = self.dir.join(snapshot::temp_name(seq));
-        let path = self.dir.join(snapshot::file_name(seq));
-        let mut file = self
-            .io
-            .create(&temp)
-            .map_err(CheckpointError::io("create", &temp))?;
-        write_all(file.as_mut(), bytes).map_err(CheckpointError::io("write", &temp))?;
-        file.sync().map_err(CheckpointError::io("fsync", &temp))?;
-        drop(file);
-        self.io
-            .rename(&temp, &path)
-            .map_err(CheckpointError::io("rename", &temp))?;
-        self.io
-            .sync_dir(&self.dir)
-            .map_err(CheckpointError::io("fsync", &self.dir))
     }
 }

@@ -14,6 +14,35 @@ fn first_run_loads_the_default_state() {
     assert!(report.is_first_run());
     assert_eq!(store.state(), &Ledger::default());
     assert_eq!(store.last_seq(), 0);
+    // Killed before its first append, the application starts afresh: still
+    // a first run, nothing reported.
+    drop(store);
+    let report = open(dir.path()).load().unwrap();
+    assert!(report.is_first_run(), "{report}");
+    assert!(report.discarded.is_empty());
+}
+
+/// A segment a save just made holds no record yet: that is no lost tail.
+#[test]
+fn a_reopen_right_after_a_save_reports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    store.append(&1).unwrap();
+    assert_eq!(
+        store.save().unwrap(),
+        1,
+        "save returns the last record in it"
+    );
+    drop(store);
+    let mut store = open(dir.path());
+    let report = store.load().unwrap();
+    assert_eq!((report.snapshot, report.replayed), (Some(1), 0));
+    assert!(
+        report.discarded.is_empty() && !report.lost_changes(),
+        "{report}"
+    );
+    assert!(!report.is_first_run());
 }
 
 #[test]
@@ -160,7 +189,15 @@ fn a_torn_tail_is_truncated_and_reported() {
             if *offset == whole.len() as u64 && *len == (third.len() / 2) as u64
     ));
     assert_eq!(StdIo.read(&segment).unwrap(), whole);
+    // The cut segment takes the next append; no snapshot was needed.
     store.append(&3).unwrap();
+    assert_eq!(
+        files(dir.path(), "snapshot-"),
+        ["snapshot-00000000000000000000.snap"]
+    );
+    let mut grown = whole.clone();
+    grown.extend(mend::checkpoint::fuzzing::encode_record(3, 1, b"3"));
+    assert_eq!(StdIo.read(&segment).unwrap(), grown);
     drop(store);
     let mut store = open(dir.path());
     store.load().unwrap();
@@ -177,18 +214,23 @@ fn a_bad_record_before_valid_ones_is_corruption_not_a_torn_tail() {
         store.append(&2).unwrap();
     }
     let segment = dir.path().join("journal-00000000000000000001.log");
-    let mut bytes = StdIo.read(&segment).unwrap();
-    bytes[28] ^= 0x20; // the first record's payload (its header is 28 bytes)
-    write_file(&segment, &bytes);
+    let pristine = StdIo.read(&segment).unwrap();
+    // The first record's payload (after the 44-byte segment header and the
+    // record's own 28-byte header), then the segment header itself.
+    for (at, offset) in [(44 + 28, 44), (28, 0)] {
+        let mut bytes = pristine.clone();
+        bytes[at] ^= 0x20;
+        write_file(&segment, &bytes);
 
-    let mut store = open(dir.path());
-    let err = store.load().unwrap_err();
-    assert!(
-        matches!(err, CheckpointError::Corrupt { offset: 0, .. }),
-        "{err}"
-    );
-    assert_eq!(StdIo.read(&segment).unwrap(), bytes, "nothing truncated");
-    assert!(matches!(store.append(&3), Err(CheckpointError::NotLoaded)));
+        let mut store = open(dir.path());
+        let err = store.load().unwrap_err();
+        assert!(
+            matches!(err, CheckpointError::Corrupt { offset: o, .. } if o == offset),
+            "{err}"
+        );
+        assert_eq!(StdIo.read(&segment).unwrap(), bytes, "nothing truncated");
+        assert!(matches!(store.append(&3), Err(CheckpointError::NotLoaded)));
+    }
 }
 
 /// Version 2 of the ledger: entries became records with a note.
@@ -314,6 +356,19 @@ fn a_snapshot_too_damaged_to_fall_back_from_is_refused() {
 }
 
 #[test]
+fn debug_shows_the_directory_and_where_the_journal_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    store.append(&1).unwrap();
+    let debug = format!("{store:?}");
+    assert!(debug.starts_with("Store {"), "{debug}");
+    for field in ["dir:", "loaded: true", "poisoned: None", "next_seq: 2"] {
+        assert!(debug.contains(field), "{field} in {debug}");
+    }
+}
+
+#[test]
 fn the_store_and_its_errors_cross_threads() {
     fn assert_send<T: Send>() {}
     fn assert_error<T: std::error::Error + Send + Sync + 'static>() {}
@@ -350,7 +405,8 @@ fn a_poisoned_store_stays_poisoned_until_reopened() {
     store.append(&2).unwrap();
 }
 
-/// Appends 1 and 2, reopens with `options`, appends 3: is there a snapshot?
+/// Appends 1 and 2, reopens with `options`, appends 3: is there a snapshot
+/// (beyond the one of the empty state the first load writes)?
 fn snapshot_after_reopen_and_one_append(options: Options) -> bool {
     let dir = tempfile::tempdir().unwrap();
     {
@@ -362,7 +418,7 @@ fn snapshot_after_reopen_and_one_append(options: Options) -> bool {
     let mut store = Store::<Ledger>::open(dir.path(), options).unwrap();
     store.load().unwrap();
     store.append(&3).unwrap();
-    !files(dir.path(), "snapshot-").is_empty()
+    files(dir.path(), "snapshot-") != ["snapshot-00000000000000000000.snap"]
 }
 
 #[test]
@@ -492,9 +548,9 @@ fn a_record_in_a_newer_format_is_a_clear_error_and_is_kept() {
         store.load().unwrap();
         store.append(&1).unwrap();
     }
-    // Record 2 as a future mend might write it: format version 2, valid CRC.
+    // Record 2 as a future mend might write it: format version 3, valid CRC.
     let mut record = mend::checkpoint::fuzzing::encode_record(2, 1, b"2");
-    record[12..14].copy_from_slice(&2u16.to_le_bytes());
+    record[12..14].copy_from_slice(&3u16.to_le_bytes());
     let crc = crc32c::crc32c_append(crc32c::crc32c(&record[..8]), &record[12..]);
     record[8..12].copy_from_slice(&crc.to_le_bytes());
     let segment = dir.path().join("journal-00000000000000000001.log");
@@ -507,8 +563,8 @@ fn a_record_in_a_newer_format_is_a_clear_error_and_is_kept() {
         matches!(
             err,
             CheckpointError::NewerFormat {
-                found: 2,
-                supported: 1,
+                found: 3,
+                supported: 2,
                 ..
             }
         ),

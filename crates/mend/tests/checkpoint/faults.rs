@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use mend::checkpoint::{CheckpointError, Io, IoFile, StdIo, Store};
+use mend::checkpoint::{CheckpointError, Io, IoFile, IoReader, StdIo, Store};
 
 use crate::support::{Ledger, open, small_options};
 
@@ -91,6 +91,9 @@ impl Io for Faults {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         StdIo.read(path)
     }
+    fn reader(&self, path: &Path) -> io::Result<Box<dyn IoReader>> {
+        StdIo.reader(path)
+    }
     fn create(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
         self.check(Kind::Create)?;
         let inner = StdIo.create(path)?;
@@ -108,8 +111,8 @@ impl Io for Faults {
             failing: false,
         }))
     }
-    fn open_lock(&self, path: &Path) -> io::Result<Box<dyn IoFile>> {
-        StdIo.open_lock(path)
+    fn open_lock(&self, path: &Path, initial: &[u8]) -> io::Result<Box<dyn IoFile>> {
+        StdIo.open_lock(path, initial)
     }
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
         StdIo.truncate(path, len)
@@ -163,25 +166,48 @@ impl IoFile for FaultFile {
     }
 }
 
-/// Appends 5.. on top of 1..=4, saving every 4th, until an error. Returns
-/// (issued, acknowledged, the error).
-fn workload(store: &mut Store<Ledger>) -> (u64, u64, Option<CheckpointError>) {
-    let mut acked = store.last_seq();
-    for v in acked + 1..=acked + 12 {
+/// What the workload ran into.
+struct Outcome {
+    issued: u64,
+    acked: u64,
+    error: Option<CheckpointError>,
+    /// The first failed compaction `append` went on after.
+    compaction: Option<String>,
+}
+
+/// Appends 5.. on top of 1..=4, saving every 4th, until an error.
+fn workload(store: &mut Store<Ledger>) -> Outcome {
+    let mut outcome = Outcome {
+        issued: store.last_seq(),
+        acked: store.last_seq(),
+        error: None,
+        compaction: None,
+    };
+    for v in outcome.acked + 1..=outcome.acked + 12 {
+        outcome.issued = v;
         if let Err(e) = store.append(&v) {
-            return (v, acked, Some(e));
+            outcome.error = Some(e);
+            return outcome;
         }
-        acked = v;
+        outcome.acked = v;
+        if outcome.compaction.is_none() {
+            outcome.compaction = store.compaction_error().map(|e| format!("{e}: {e:?}"));
+        }
         if v % 4 == 0
             && let Err(e) = store.save()
         {
-            return (v, acked, Some(e));
+            outcome.error = Some(e);
+            return outcome;
         }
     }
-    (acked, acked, None)
+    outcome
 }
 
-fn run_fault(kind: Kind, errno: i32, label: &str) -> usize {
+/// Injects the fault at every occurrence in turn. Returns how many there
+/// were, and at how many the fault hit a compaction `append` ran on its own
+/// (which fails quietly, the append going on).
+fn run_fault(kind: Kind, errno: i32, label: &str) -> (usize, usize) {
+    let mut compactions = 0;
     for nth in 0.. {
         let dir = tempfile::tempdir().unwrap();
         let io = FaultIo::shared(kind, nth, errno);
@@ -194,22 +220,42 @@ fn run_fault(kind: Kind, errno: i32, label: &str) -> usize {
         }
         store.save().unwrap();
         io.armed.store(true, Ordering::SeqCst);
-        let (issued, acked, error) = workload(&mut store);
+        let Outcome {
+            issued,
+            acked,
+            error,
+            compaction,
+        } = workload(&mut store);
         if !io.fired.load(Ordering::SeqCst) {
             assert!(error.is_none(), "{label}: error without a fault: {error:?}");
             assert!(nth > 0, "{label}: the workload never did this operation");
-            return nth; // faults injected at occurrences 0..nth
+            return (nth, compactions); // faults injected at occurrences 0..nth
         }
         let context = format!("{label}, fault at occurrence {nth}");
-        let error = error.unwrap_or_else(|| panic!("{context}: no error returned"));
-        assert!(
-            matches!(&error, CheckpointError::Io { source, .. } if source.raw_os_error() == Some(errno)),
-            "{context}: {error}"
-        );
-        assert!(
-            matches!(store.append(&999), Err(CheckpointError::Poisoned { .. })),
-            "{context}: wrote again after a failure"
-        );
+        match error {
+            Some(error) => {
+                assert!(
+                    matches!(&error, CheckpointError::Io { source, .. } if source.raw_os_error() == Some(errno)),
+                    "{context}: {error}"
+                );
+                assert!(
+                    matches!(store.append(&999), Err(CheckpointError::Poisoned { .. })),
+                    "{context}: wrote again after a failure"
+                );
+            }
+            None => {
+                // A compaction the append did not ask for failed: the
+                // append, and the ones after it, went on.
+                let compaction =
+                    compaction.unwrap_or_else(|| panic!("{context}: no error returned"));
+                assert!(
+                    compaction.contains(&format!("code: {errno},")),
+                    "{context}: {compaction}"
+                );
+                assert_eq!(acked, issued, "{context}");
+                compactions += 1;
+            }
+        }
         drop(store);
 
         let mut store = open(dir.path());
@@ -228,42 +274,47 @@ fn run_fault(kind: Kind, errno: i32, label: &str) -> usize {
 
 #[test]
 fn a_failed_create_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Create, EACCES, "create") >= 3);
+    assert!(run_fault(Kind::Create, EACCES, "create").0 >= 3);
 }
 
 #[test]
 fn a_failed_write_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Write, EIO, "write") >= 10);
+    assert!(run_fault(Kind::Write, EIO, "write").0 >= 10);
 }
 
 #[test]
 fn a_short_write_then_a_failure_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::ShortWrite, ENOSPC, "short write") >= 10);
+    assert!(run_fault(Kind::ShortWrite, ENOSPC, "short write").0 >= 10);
 }
 
 #[test]
 fn a_full_disk_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Write, ENOSPC, "ENOSPC") >= 10);
+    let (occurrences, compactions) = run_fault(Kind::Write, ENOSPC, "ENOSPC");
+    assert!(occurrences >= 10);
+    assert!(compactions >= 2, "{compactions} compactions failed quietly");
 }
 
 #[test]
 fn a_failed_fsync_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Sync, EIO, "fsync EIO") >= 10);
+    let (occurrences, compactions) = run_fault(Kind::Sync, EIO, "fsync EIO");
+    assert!(occurrences >= 10);
+    // The fsync of a snapshot's temporary file only abandons a compaction.
+    assert!(compactions >= 1, "{compactions} compactions failed quietly");
 }
 
 #[test]
 fn a_failed_rename_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Rename, EXDEV, "rename") >= 2);
+    assert!(run_fault(Kind::Rename, EXDEV, "rename").0 >= 2);
 }
 
 #[test]
 fn a_failed_directory_fsync_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::SyncDir, EIO, "directory fsync") >= 4);
+    assert!(run_fault(Kind::SyncDir, EIO, "directory fsync").0 >= 4);
 }
 
 #[test]
 fn a_failed_remove_is_an_error_and_loses_nothing() {
-    assert!(run_fault(Kind::Remove, EIO, "remove") >= 2);
+    assert!(run_fault(Kind::Remove, EIO, "remove").0 >= 2);
 }
 
 #[test]
@@ -274,11 +325,38 @@ fn short_writes_that_succeed_are_finished() {
     let mut store =
         Store::<Ledger>::open_with_io(dir.path(), small_options(), Arc::new(io.clone())).unwrap();
     store.load().unwrap();
-    let (issued, acked, error) = workload(&mut store);
-    assert!(error.is_none());
-    assert_eq!((issued, acked), (12, 12));
+    let outcome = workload(&mut store);
+    assert!(outcome.error.is_none());
+    assert_eq!((outcome.issued, outcome.acked), (12, 12));
     drop(store);
     let mut store = open(dir.path());
     store.load().unwrap();
     assert_eq!(store.state().prefix_len(), Some(12));
+}
+
+/// The temporary file of a save cut short must go before anything is
+/// acknowledged: a load that cannot remove it fails, unless it is gone
+/// already.
+#[test]
+fn a_leftover_temporary_file_that_cannot_be_removed_fails_the_load() {
+    const ENOENT: i32 = 2;
+    for (errno, loads) in [(EIO, false), (ENOENT, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path()));
+        crate::support::write_file(&dir.path().join("snapshot-00000000000000000007.tmp"), b"x");
+        let io = FaultIo::shared(Kind::Remove, 0, errno);
+        io.armed.store(true, Ordering::SeqCst);
+        let mut store =
+            Store::<Ledger>::open_with_io(dir.path(), small_options(), Arc::new(io.clone()))
+                .unwrap();
+        let loaded = store.load();
+        assert!(io.fired.load(Ordering::SeqCst));
+        assert_eq!(loaded.is_ok(), loads, "errno {errno}: {loaded:?}");
+        if let Err(error) = loaded {
+            assert!(
+                matches!(error, CheckpointError::Io { op: "remove", .. }),
+                "{error}"
+            );
+        }
+    }
 }

@@ -4,10 +4,17 @@
 //! corruption (`corruption`) and the everyday behaviour (`basics`).
 
 mod basics;
+mod chain;
 mod corruption;
 mod faults;
+mod full_disk;
 mod kill;
+mod kill_power;
+mod lock;
+mod memory;
 mod order;
 mod power;
+mod read_only;
+mod reopen;
 mod sim;
 mod support;

@@ -17,7 +17,7 @@ use crate::support::{Ledger, Rng, small_options};
 /// Opens, loads and appends `count` more values (saving every 4th),
 /// stopping at the first error. Returns (values loaded, highest issued,
 /// highest acknowledged); all zero when the open or load itself failed.
-fn workload(io: &SimIo, count: u64) -> (u64, u64, u64) {
+pub(crate) fn workload(io: &SimIo, count: u64) -> (u64, u64, u64) {
     let Ok(mut store) =
         Store::<Ledger>::open_with_io("/sim", small_options(), Arc::new(io.clone()))
     else {
@@ -43,21 +43,25 @@ fn workload(io: &SimIo, count: u64) -> (u64, u64, u64) {
 
 /// Loads an image with no crash and checks it holds `acked..=issued` values.
 fn check(image: &Image, issued: u64, acked: u64, context: &str) -> u64 {
+    try_check(image, issued, acked).unwrap_or_else(|e| panic!("{context}: {e}"))
+}
+
+/// As [`check`], saying what is wrong instead of panicking.
+pub(crate) fn try_check(image: &Image, issued: u64, acked: u64) -> Result<u64, String> {
     let io = SimIo::new(image, None, 0);
     let mut store = Store::<Ledger>::open_with_io("/sim", small_options(), Arc::new(io)).unwrap();
-    let report = store
-        .load()
-        .unwrap_or_else(|e| panic!("{context}: recovery failed: {e}"));
+    let report = store.load().map_err(|e| format!("recovery failed: {e}"))?;
     let n = store
         .state()
         .prefix_len()
-        .unwrap_or_else(|| panic!("{context}: not a prefix: {:?}", store.state()))
-        as u64;
-    assert!(
-        acked <= n && n <= issued,
-        "{context}: recovered {n} values, acknowledged {acked}, issued {issued} ({report})"
-    );
-    n
+        .ok_or_else(|| format!("not a prefix: {:?}", store.state()))? as u64;
+    if acked <= n && n <= issued {
+        Ok(n)
+    } else {
+        Err(format!(
+            "recovered {n} values, acknowledged {acked}, issued {issued} ({report})"
+        ))
+    }
 }
 
 #[test]
