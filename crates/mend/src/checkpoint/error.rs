@@ -9,6 +9,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::config::ConfigError;
+
 /// A checkpoint store failed or refused to do something.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -117,9 +119,9 @@ pub enum CheckpointError {
         /// The limit.
         max: usize,
     },
-    /// The [`Options`](super::Options) are not valid.
-    #[error("invalid checkpoint options: {0}")]
-    Options(&'static str),
+    /// A setting of the [`Options`](super::Options) cannot work.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 fn holder(pid: Option<u32>) -> String {

@@ -30,6 +30,7 @@ use super::io::{Io, StdIo};
 use super::recover::{Recovered, recover};
 use super::report::Recovery;
 use super::save::Failure;
+use super::stats::LoadOutcome;
 use super::store::Store;
 use super::tail::Tail;
 
@@ -55,6 +56,16 @@ impl<S: Journaled> Store<S> {
     /// [`CheckpointError::Migration`], [`CheckpointError::Decode`],
     /// [`CheckpointError::Io`]. The store stays unloaded and refuses writes.
     pub fn load(&mut self) -> Result<Recovery, CheckpointError> {
+        let loaded = self.recover_and_adopt();
+        let outcome = match &loaded {
+            Ok(report) => LoadOutcome::of(report),
+            Err(_) => LoadOutcome::Failed,
+        };
+        self.stats.loaded(outcome, self.since_snapshot.0);
+        loaded
+    }
+
+    fn recover_and_adopt(&mut self) -> Result<Recovery, CheckpointError> {
         self.loaded = false;
         self.tail = None;
         let recovered = recover::<S>(self.io.as_ref(), &self.dir)?;
@@ -68,7 +79,7 @@ impl<S: Journaled> Store<S> {
         );
         if self.poisoned.is_none() {
             if !recovered.named {
-                self.snapshot().map_err(|failure| match failure {
+                self.snapshot(false).map_err(|failure| match failure {
                     Failure::Fatal(error) => self.poison(error),
                     Failure::Abandoned(error) => error,
                 })?;

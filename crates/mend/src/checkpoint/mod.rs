@@ -80,6 +80,8 @@ mod io;
 mod journal;
 mod load;
 mod lock;
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
 mod options;
 mod recover;
 mod replay;
@@ -88,6 +90,7 @@ mod retain;
 mod save;
 mod scan;
 mod snapshot;
+mod stats;
 mod store;
 mod tail;
 
@@ -96,8 +99,9 @@ use serde::de::DeserializeOwned;
 
 pub use error::{CheckpointError, FormatError};
 pub use io::{Io, IoFile, IoReader, StdIo};
-pub use options::Options;
+pub use options::{MAX_KEEP_SNAPSHOTS, Options};
 pub use report::{Discarded, Recovery};
+pub use stats::{LoadOutcome, StoreStats};
 pub use store::Store;
 
 /// An application state a [`Store`] can keep: serde, a default for the

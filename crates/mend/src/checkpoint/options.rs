@@ -1,6 +1,12 @@
 //! How many snapshots to keep and when to compact the journal.
 
-use super::error::CheckpointError;
+use std::path::Path;
+
+use crate::config::{Checks, ConfigError};
+
+/// The most snapshots a store keeps ([`Options::keep_snapshots`]): each is a
+/// file, and recovery may read every one of them.
+pub const MAX_KEEP_SNAPSHOTS: usize = 1_000;
 
 /// Settings of a [`Store`](super::Store), checked by
 /// [`Store::open`](super::Store::open).
@@ -33,43 +39,54 @@ impl Default for Options {
 }
 
 impl Options {
-    /// How many snapshots to keep (at least 1). The journal is kept back to
-    /// the oldest of them, so recovery can fall back to any one.
+    /// How many snapshots to keep, from 1 to [`MAX_KEEP_SNAPSHOTS`]. The
+    /// journal is kept back to the oldest of them, so recovery can fall back
+    /// to any one.
     pub fn keep_snapshots(mut self, count: usize) -> Self {
         self.keep_snapshots = count;
         self
     }
 
     /// Take a snapshot before the next append once the journal holds this
-    /// many records since the last snapshot (at least 1).
+    /// many records since the last snapshot (at least 1; `u64::MAX` never
+    /// compacts by count).
     pub fn compact_after_records(mut self, records: u64) -> Self {
         self.compact_after_records = records;
         self
     }
 
     /// Take a snapshot before the next append once the journal holds this
-    /// many bytes since the last snapshot (at least 1).
+    /// many bytes since the last snapshot (at least 1; `u64::MAX` never
+    /// compacts by size).
     pub fn compact_after_bytes(mut self, bytes: u64) -> Self {
         self.compact_after_bytes = bytes;
         self
     }
 
-    pub(crate) fn validate(&self) -> Result<(), CheckpointError> {
-        if self.keep_snapshots == 0 {
-            return Err(CheckpointError::Options(
-                "keep_snapshots must be at least 1",
-            ));
-        }
-        if self.compact_after_records == 0 {
-            return Err(CheckpointError::Options(
-                "compact_after_records must be at least 1",
-            ));
-        }
-        if self.compact_after_bytes == 0 {
-            return Err(CheckpointError::Options(
-                "compact_after_bytes must be at least 1",
-            ));
-        }
+    /// Checks every setting, naming the store's directory in the error.
+    pub(crate) fn validate(&self, dir: &Path) -> Result<(), ConfigError> {
+        let checks = Checks::named("checkpoint store", &dir.display().to_string());
+        checks.count(
+            "keep_snapshots",
+            self.keep_snapshots,
+            1,
+            MAX_KEEP_SNAPSHOTS,
+            "snapshots",
+        )?;
+        checks.count(
+            "compact_after_records",
+            self.compact_after_records,
+            1,
+            u64::MAX,
+            "records",
+        )?;
+        checks.count(
+            "compact_after_bytes",
+            self.compact_after_bytes,
+            1,
+            u64::MAX,
+            "bytes",
+        )?;
         Ok(())
     }
 }
@@ -78,25 +95,42 @@ impl Options {
 mod tests {
     use super::*;
 
+    fn check(options: Options) -> Result<(), ConfigError> {
+        options.validate(Path::new("/var/lib/app"))
+    }
+
     #[test]
-    fn zero_settings_are_refused_with_a_reason() {
-        assert!(Options::default().validate().is_ok());
-        let e = Options::default().keep_snapshots(0).validate().unwrap_err();
+    fn keep_snapshots_is_held_between_1_and_its_maximum() {
+        let e = check(Options::default().keep_snapshots(0)).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid checkpoint options: keep_snapshots must be at least 1"
+            "checkpoint store `/var/lib/app`: invalid `keep_snapshots` = 0: \
+             expected between 1 and 1000 snapshots"
         );
-        assert!(
-            Options::default()
-                .compact_after_records(0)
-                .validate()
-                .is_err()
-        );
-        assert!(
-            Options::default()
-                .compact_after_bytes(0)
-                .validate()
-                .is_err()
-        );
+        assert!(check(Options::default().keep_snapshots(1)).is_ok());
+        assert!(check(Options::default().keep_snapshots(MAX_KEEP_SNAPSHOTS)).is_ok());
+        let e = check(Options::default().keep_snapshots(MAX_KEEP_SNAPSHOTS + 1)).unwrap_err();
+        assert_eq!((e.field, e.value.as_str()), ("keep_snapshots", "1001"));
+    }
+
+    #[test]
+    fn compaction_thresholds_refuse_zero_and_take_any_other_count() {
+        assert!(check(Options::default()).is_ok());
+        for (options, field) in [
+            (
+                Options::default().compact_after_records(0),
+                "compact_after_records",
+            ),
+            (
+                Options::default().compact_after_bytes(0),
+                "compact_after_bytes",
+            ),
+        ] {
+            assert_eq!(check(options).unwrap_err().field, field);
+        }
+        for n in [1, u64::MAX] {
+            assert!(check(Options::default().compact_after_records(n)).is_ok());
+            assert!(check(Options::default().compact_after_bytes(n)).is_ok());
+        }
     }
 }

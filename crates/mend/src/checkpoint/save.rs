@@ -107,7 +107,7 @@ fn new_segment(io: &dyn Io, dir: &Path, first: u64) -> Result<Tail, CheckpointEr
         file.sync().map_err(CheckpointError::io("fsync", &temp))?;
         io.rename(&temp, &path)
             .map_err(CheckpointError::io("rename", &temp))?;
-        Ok(file)
+        Ok::<_, CheckpointError>(file)
     })();
     let file = created.inspect_err(|_| {
         let _ = io.remove(&temp);

@@ -10,6 +10,7 @@ use super::io::{Io, StdIo};
 use super::lock::{self, DirLock};
 use super::options::Options;
 use super::save::{self, Failure};
+use super::stats::StoreStats;
 use super::tail::Tail;
 use super::{dir, journal, retain, snapshot};
 
@@ -72,6 +73,10 @@ pub struct Store<S: Journaled> {
     /// When `append` compacts next (records, bytes since the snapshot).
     pub(super) compact_at: (u64, u64),
     pub(super) compaction_error: Option<CheckpointError>,
+    /// Counters for [`stats`](Store::stats) and the metrics.
+    pub(super) stats: Arc<StoreStats>,
+    #[cfg(feature = "metrics")]
+    timings: super::metrics::Timings,
 }
 
 impl<S: Journaled> fmt::Debug for Store<S> {
@@ -92,7 +97,7 @@ impl<S: Journaled> Store<S> {
     ///
     /// # Errors
     ///
-    /// [`CheckpointError::Options`] for invalid options,
+    /// [`CheckpointError::Config`] for invalid options,
     /// [`CheckpointError::Locked`] (naming the holder's pid) when another
     /// store has the directory, [`CheckpointError::Io`] when it cannot be
     /// created or locked.
@@ -111,12 +116,16 @@ impl<S: Journaled> Store<S> {
         options: Options,
         io: Arc<dyn Io>,
     ) -> Result<Self, CheckpointError> {
-        options.validate()?;
         let dir = dir.as_ref().to_path_buf();
+        options.validate(&dir)?;
         dir::create(io.as_ref(), &dir)?;
         let lock = lock::acquire(io.as_ref(), &dir)?;
         let compact_at = (options.compact_after_records, options.compact_after_bytes);
+        let name = dir.display().to_string();
         Ok(Store {
+            #[cfg(feature = "metrics")]
+            timings: super::metrics::Timings::new(&name),
+            stats: Arc::new(StoreStats::named(name)),
             dir,
             io,
             options,
@@ -145,6 +154,14 @@ impl<S: Journaled> Store<S> {
     /// The checkpoint directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The store's counters, shared: read them from any thread, or
+    /// register them with a metrics
+    /// [`Collector`](crate::metrics::Collector) (feature `metrics`; the
+    /// series are labelled `store` with the directory as given to `open`).
+    pub fn stats(&self) -> Arc<StoreStats> {
+        Arc::clone(&self.stats)
     }
 
     /// Why the last compaction [`append`](Store::append) ran on its own
@@ -179,10 +196,11 @@ impl<S: Journaled> Store<S> {
         self.writable()?;
         let (records, bytes) = self.since_snapshot;
         if records >= self.compact_at.0 || bytes >= self.compact_at.1 {
-            match self.snapshot() {
+            match self.snapshot(true) {
                 Ok(()) => {}
                 Err(Failure::Fatal(error)) => return Err(self.poison(error)),
                 Err(Failure::Abandoned(error)) => {
+                    self.stats.compaction_failed();
                     self.compaction_error = Some(error);
                     self.compact_at = (
                         records.saturating_add(self.options.compact_after_records),
@@ -203,12 +221,18 @@ impl<S: Journaled> Store<S> {
         let Some(tail) = &mut self.tail else {
             return Err(CheckpointError::NotLoaded);
         };
+        #[cfg(feature = "metrics")]
+        let started = super::metrics::Timings::start();
         // On error the tail is cut back to the last acknowledged record.
         tail.append(self.io.as_ref(), &record)
             .map_err(|(error, uncut)| self.poison_with(error, uncut))?;
+        #[cfg(feature = "metrics")]
+        self.timings.appended(started);
         self.next_seq += 1;
         self.since_snapshot.0 += 1;
         self.since_snapshot.1 += record.len() as u64;
+        self.stats
+            .appended(record.len() as u64, self.since_snapshot.0);
         self.state.apply(change);
         Ok(seq)
     }
@@ -227,13 +251,16 @@ impl<S: Journaled> Store<S> {
     /// may not be durable, and either way the state still loads.
     pub fn save(&mut self) -> Result<u64, CheckpointError> {
         self.writable()?;
-        self.snapshot()
+        self.snapshot(false)
             .map_err(|failure| self.poison(failure.into_error()))?;
         Ok(self.next_seq - 1)
     }
 
-    /// Writes a snapshot and its segment, then prunes.
-    pub(super) fn snapshot(&mut self) -> Result<(), Failure> {
+    /// Writes a snapshot and its segment, then prunes; `automatic` when an
+    /// append compacts.
+    pub(super) fn snapshot(&mut self, automatic: bool) -> Result<(), Failure> {
+        #[cfg(feature = "metrics")]
+        let started = super::metrics::Timings::start();
         let payload = serde_json::to_vec(&self.state)
             .map_err(|e| Failure::Abandoned(CheckpointError::Encode(e)))?;
         let seq = self.next_seq - 1;
@@ -245,6 +272,9 @@ impl<S: Journaled> Store<S> {
             self.options.compact_after_bytes,
         );
         self.compaction_error = None;
+        self.stats.snapshot_taken(automatic);
+        #[cfg(feature = "metrics")]
+        self.timings.snapshot_taken(started);
         retain::prune(self.io.as_ref(), &self.dir, self.options.keep_snapshots)
             .map_err(|error| Failure::of(error, &self.dir))
     }
@@ -274,6 +304,7 @@ impl<S: Journaled> Store<S> {
             reason = format!("{reason}; {also}");
         }
         self.poisoned = Some(reason);
+        self.stats.set_poisoned();
         self.tail = None;
         error
     }

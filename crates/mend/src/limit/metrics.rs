@@ -1,8 +1,6 @@
 //! The limits' rows of the metrics table (feature `metrics`).
 
-use ::metrics::{
-    Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge,
-};
+use ::metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge};
 
 use super::Bulkhead;
 use super::episode::Reporter;
@@ -43,7 +41,8 @@ pub(crate) fn describe() {
 }
 
 /// The histogram of a timeout's call durations.
-pub(crate) fn timeout_duration_histogram(name: &str) -> Histogram {
+#[cfg(feature = "tokio")]
+pub(crate) fn timeout_duration_histogram(name: &str) -> ::metrics::Histogram {
     ::metrics::histogram!("mend_timeout_call_duration_seconds", "timeout" => name.to_owned())
 }
 

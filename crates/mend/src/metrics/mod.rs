@@ -18,8 +18,8 @@
 //! Latency histograms are recorded per call only where a precise clock is
 //! read anyway: a breaker with slow-call detection on, a retry with a
 //! deadline, a timeout (tokio's timer reads the clock), a health probe's
-//! runs (and the checkpoint store's fsyncs and
-//! saves). The Prometheus exporter gives them explicit buckets
+//! runs, and a checkpoint store's appends and snapshots (each waits for an
+//! fsync, which dwarfs a clock read). The Prometheus exporter gives them explicit buckets
 //! ([`BUCKETS`]). A histogram binds to the recorder installed when its
 //! policy is built: install the exporter first.
 //!
@@ -62,6 +62,15 @@
 //! | `mend_supervise_restarts_total` | counter | `supervisor`, `child` | restarts the child's end caused (a group restart counts once, for its cause) |
 //! | `mend_supervise_give_ups_total` | counter | `supervisor` | times the supervisor gave up past its intensity |
 //! | `mend_supervise_children` | gauge | `supervisor`, `phase` (`running`, `restarting`, `stopped`) | children by phase |
+//! | `mend_checkpoint_appends_total` | counter | `store` | changes appended and acknowledged |
+//! | `mend_checkpoint_appended_bytes_total` | counter | `store` | bytes of journal records appended |
+//! | `mend_checkpoint_snapshots_total` | counter | `store`, `trigger` (`save`, `compaction`) | snapshots written (`save` includes the one a load writes to start a new chain) |
+//! | `mend_checkpoint_compaction_failures_total` | counter | `store` | automatic compactions that failed and were put off |
+//! | `mend_checkpoint_loads_total` | counter | `store`, `outcome` (`first_run`, `clean`, `repaired`, `lost`, `failed`) | loads, by what they found |
+//! | `mend_checkpoint_journal_records` | gauge | `store` | journal records since the last snapshot (what a load would replay) |
+//! | `mend_checkpoint_poisoned` | gauge | `store` | 1 once the store refuses writes after a failed write or fsync |
+//! | `mend_checkpoint_append_duration_seconds` | histogram | `store` | duration of appends (write and fsync) |
+//! | `mend_checkpoint_snapshot_duration_seconds` | histogram | `store` | duration of snapshots (files and directory fsync'd) |
 //!
 //! # Cardinality
 //!
@@ -180,6 +189,8 @@ fn describe_all() {
     crate::health::metrics::describe();
     #[cfg(feature = "supervise")]
     crate::supervise::metrics::describe();
+    #[cfg(feature = "checkpoint")]
+    crate::checkpoint::metrics::describe();
 }
 
 impl fmt::Debug for Collector {

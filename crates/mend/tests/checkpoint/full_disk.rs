@@ -80,8 +80,13 @@ fn appends_go_on_when_a_compaction_they_did_not_ask_for_fails() {
         matches!(error, CheckpointError::Io { op: "create", source, .. } if source.raw_os_error() == Some(ENOSPC)),
         "{error}"
     );
+    let stats = store.stats();
+    assert_eq!((stats.compaction_failures(), stats.compactions()), (3, 0));
+    assert_eq!(stats.journal_records(), 12);
     // An explicit save is asked for: its failure is an error, as ever.
+    assert!(!stats.poisoned());
     assert!(store.save().is_err());
+    assert!(stats.poisoned());
     drop(store);
 
     let mut store = Store::<Ledger>::open_with_io(dir.path(), small_options(), io.clone()).unwrap();

@@ -17,4 +17,5 @@ mod power;
 mod read_only;
 mod reopen;
 mod sim;
+mod stats;
 mod support;

@@ -420,3 +420,87 @@ async fn a_supervisor_is_scraped_with_its_children() {
     server.abort();
     supervisor.shutdown().await.unwrap();
 }
+
+#[cfg(feature = "checkpoint")]
+#[test]
+fn a_checkpoint_store_is_scraped_with_its_writes_and_loads() {
+    use mend::checkpoint::{Journaled, Options, Store};
+
+    #[derive(Default, serde::Serialize, serde::Deserialize)]
+    struct Total(u64);
+
+    impl Journaled for Total {
+        type Change = u64;
+        fn apply(&mut self, n: &u64) {
+            self.0 += n;
+        }
+    }
+
+    let exporter = exporter();
+    let collector = Collector::new();
+    let dir = tempfile::tempdir().unwrap();
+    // Opened after the recorder is installed: its histograms bind to it.
+    let mut store =
+        Store::<Total>::open(dir.path(), Options::default().compact_after_records(4)).unwrap();
+    collector.register(&store.stats());
+    store.load().unwrap();
+    for n in 1..=10 {
+        store.append(&n).unwrap();
+    }
+    let text = exporter.render(&collector);
+    let p = |series: &str| value(&text, series);
+    let store = format!(r#"store="{}""#, dir.path().display());
+    let with = |extra: &str| format!("{{{store},{extra}}}");
+    assert_eq!(
+        p(&format!("mend_checkpoint_appends_total{{{store}}}")),
+        10.0
+    );
+    assert!(p(&format!("mend_checkpoint_appended_bytes_total{{{store}}}")) > 10.0 * 28.0);
+    // Compactions before appends 5 and 9; the first load's snapshot is a save.
+    assert_eq!(
+        p(&format!(
+            "mend_checkpoint_snapshots_total{}",
+            with(r#"trigger="compaction""#)
+        )),
+        2.0
+    );
+    assert_eq!(
+        p(&format!(
+            "mend_checkpoint_snapshots_total{}",
+            with(r#"trigger="save""#)
+        )),
+        1.0
+    );
+    assert_eq!(
+        p(&format!(
+            "mend_checkpoint_loads_total{}",
+            with(r#"outcome="first_run""#)
+        )),
+        1.0
+    );
+    assert_eq!(
+        p(&format!(
+            "mend_checkpoint_loads_total{}",
+            with(r#"outcome="lost""#)
+        )),
+        0.0
+    );
+    assert_eq!(
+        p(&format!("mend_checkpoint_journal_records{{{store}}}")),
+        2.0
+    );
+    assert_eq!(p(&format!("mend_checkpoint_poisoned{{{store}}}")), 0.0);
+    assert_eq!(
+        p(&format!(
+            "mend_checkpoint_append_duration_seconds_count{{{store}}}"
+        )),
+        10.0
+    );
+    assert_eq!(
+        p(&format!(
+            "mend_checkpoint_snapshot_duration_seconds_count{{{store}}}"
+        )),
+        3.0
+    );
+    check_with_promtool(&text);
+}
