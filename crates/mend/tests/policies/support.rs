@@ -1,4 +1,11 @@
 //! Helpers shared by the policy tests.
+//!
+//! Some serve only tests behind a feature (health, supervise, prometheus):
+//! built with fewer features, they go unused.
+#![cfg_attr(
+    not(all(feature = "health", feature = "supervise", feature = "prometheus")),
+    allow(dead_code)
+)]
 
 use std::io;
 use std::sync::{Arc, Mutex};
