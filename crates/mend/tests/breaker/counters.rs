@@ -140,3 +140,47 @@ fn slow_calls_are_counted_among_successes_and_failures() {
         (2, 1, 2)
     );
 }
+
+#[test]
+fn changes_into_each_state_are_counted_and_a_quiet_reentry_is_not() {
+    let clock = ManualClock::new();
+    let b = CircuitBreaker::builder("entered")
+        .consecutive_failures(1)
+        .half_open_calls(1)
+        .wait_in_open(Duration::from_secs(1))
+        .clock(clock.clone())
+        .classify(ByCode)
+        .without_logging()
+        .build()
+        .unwrap();
+    let entered = |b: &CircuitBreaker<ManualClock, ByCode>| {
+        let c = b.counters();
+        State::ALL.map(|s| (s, c.entered(s)))
+    };
+    assert!(
+        entered(&b).iter().all(|&(_, n)| n == 0),
+        "built closed: no change"
+    );
+    // Closed -> open -> half-open -> open -> half-open -> closed.
+    let _ = b.call(|| Err::<(), u64>(16));
+    clock.advance(Duration::from_secs(1));
+    let _ = b.call(|| Err::<(), u64>(16));
+    clock.advance(Duration::from_secs(1));
+    b.call(|| Ok::<(), u64>(())).unwrap();
+    // Forced open twice: the second is the state it is in, re-entered quietly.
+    b.force_open();
+    b.force_open();
+    let counts = entered(&b);
+    let of = |state: State| counts.iter().find(|(s, _)| *s == state).unwrap().1;
+    assert_eq!(
+        (
+            of(State::Open),
+            of(State::HalfOpen),
+            of(State::Closed),
+            of(State::ForcedOpen)
+        ),
+        (2, 2, 1, 1),
+        "{counts:?}"
+    );
+    assert_eq!((of(State::Disabled), of(State::MetricsOnly)), (0, 0));
+}
