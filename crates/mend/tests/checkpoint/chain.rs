@@ -315,6 +315,16 @@ fn a_format_one_torn_tail_is_cut_as_before() {
         matches!(&report.discarded[..], [Discarded::TornTail { .. }]),
         "{report}"
     );
+    // Cut, and never appended to again: a format-1 segment takes no
+    // format-2 record; the next append goes to the new chain.
+    let cut = StdIo.read(&path).unwrap();
+    store.append(&6).unwrap();
+    assert_eq!(StdIo.read(&path).unwrap(), cut);
+    assert_eq!(files(dir.path(), "journal-"), [seg(4), seg(6)]);
+    drop(store);
+    let mut store = open(dir.path());
+    store.load().unwrap();
+    assert_eq!(store.state().prefix_len(), Some(6));
 }
 
 /// A segment header that names itself (or a later segment) as its
