@@ -127,3 +127,21 @@ fn the_scanner_agrees_with_the_decoder() {
         }
     }
 }
+
+/// The search for the next valid frame reads the file a window at a time;
+/// a frame whose magic straddles two windows is still found (the windows
+/// overlap by a magic's length less one).
+#[test]
+fn a_valid_frame_across_two_search_windows_is_found() {
+    let mut bytes = segment(&[1]);
+    bytes[HEADER_LEN] ^= 0x40; // the first frame is damaged
+    // The search starts one byte after the bad frame's start, so its first
+    // window ends at 1 + CHUNK: put the next frame's magic across that end.
+    let at = 1 + CHUNK - 2;
+    bytes.resize(at, 0);
+    bytes.extend(encode(2, 1, b"[2]"));
+    let scan = scan(&bytes);
+    let bad = scan.bad.unwrap();
+    assert_eq!(bad.offset, 0);
+    assert_eq!(bad.next_valid, Some(at as u64));
+}
