@@ -41,6 +41,19 @@ fn get(addr: SocketAddr, path: &str) -> String {
     body
 }
 
+/// One scrape over real HTTP: the exporter's endpoint served on
+/// 127.0.0.1:0, `GET /metrics` from a blocking client, the server stopped.
+async fn scrape_over_http(exporter: &Exporter, collector: &Arc<Collector>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(exporter.clone().serve(listener, collector.clone()));
+    let text = tokio::task::spawn_blocking(move || get(addr, "/metrics"))
+        .await
+        .unwrap();
+    server.abort();
+    text
+}
+
 /// The value of the series `series` (name and labels, as rendered).
 fn value(text: &str, series: &str) -> f64 {
     text.lines()
@@ -196,12 +209,7 @@ async fn a_scrape_reads_every_policy_and_promtool_accepts_it() {
             .call(|| Ok::<_, std::io::Error>(()));
     }
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(exporter.clone().serve(listener, collector.clone()));
-    let text = tokio::task::spawn_blocking(move || get(addr, "/metrics"))
-        .await
-        .unwrap();
+    let text = scrape_over_http(exporter, &collector).await;
     drop(held);
 
     let p = |series: &str| value(&text, series);
@@ -282,7 +290,6 @@ async fn a_scrape_reads_every_policy_and_promtool_accepts_it() {
     assert!(text.contains("# TYPE mend_breaker_call_duration_seconds histogram"));
 
     check_with_promtool(&text);
-    server.abort();
 }
 
 #[cfg(feature = "health")]
@@ -322,12 +329,7 @@ async fn health_probes_are_scraped_with_their_results_and_recoveries() {
     collector.register(&monitor);
     crate::support::wait_for("a recovery", || recoveries.load(SeqCst) >= 1).await;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(exporter.clone().serve(listener, collector.clone()));
-    let text = tokio::task::spawn_blocking(move || get(addr, "/metrics"))
-        .await
-        .unwrap();
+    let text = scrape_over_http(exporter, &collector).await;
     let p = |series: &str| value(&text, series);
     let cache = r#"component="scraped-cache",measurement="ping",kind="readiness""#;
     assert_eq!(p(&format!("mend_health_check_healthy{{{cache}}}")), 1.0);
@@ -352,7 +354,6 @@ async fn health_probes_are_scraped_with_their_results_and_recoveries() {
     );
     assert!(p(&format!("mend_health_recoveries_total{{{worker}}}")) >= 1.0);
     check_with_promtool(&text);
-    server.abort();
     monitor.stop();
 }
 
@@ -392,12 +393,7 @@ async fn a_supervisor_is_scraped_with_its_children() {
     collector.register(&supervisor);
     crate::support::wait_for("three starts of flaky", || runs.load(SeqCst) == 3).await;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(exporter.clone().serve(listener, collector.clone()));
-    let text = tokio::task::spawn_blocking(move || get(addr, "/metrics"))
-        .await
-        .unwrap();
+    let text = scrape_over_http(exporter, &collector).await;
     let p = |series: &str| value(&text, series);
     let flaky = r#"supervisor="scraped-sup",child="flaky""#;
     assert_eq!(p(&format!("mend_supervise_starts_total{{{flaky}}}")), 3.0);
@@ -417,7 +413,6 @@ async fn a_supervisor_is_scraped_with_its_children() {
         0.0
     );
     check_with_promtool(&text);
-    server.abort();
     supervisor.shutdown().await.unwrap();
 }
 
