@@ -9,13 +9,10 @@
 //! Waits are tokio's timer, so paused-time tests drive them; times read
 //! for reports and durations come from the monitor's clock.
 
-use std::future::{Future, poll_fn};
-use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::task::Poll;
 
-use tokio::time::{Instant, Sleep, sleep, sleep_until};
+use tokio::time::{Instant, sleep, sleep_until, timeout};
 
 use super::event::{HealthChange, HealthEvent};
 use super::judge::Health;
@@ -68,34 +65,19 @@ async fn wait_until_started<C>(shared: &Shared<C>, state: &ProbeState) {
 }
 
 /// One run of the check, cut at the timeout (a cut check's future is
-/// dropped, which cancels it). The timer is made only if the check does
-/// not finish on its first poll: most checks of a busy monitor are cheap
-/// and synchronous, and a timer made and dropped per run was a good part
-/// of what a probe cost. (So the timeout counts from the check's first
-/// wait: a check that blocks its thread in its first poll is not cut.)
+/// dropped, which cancels it). tokio's `Timeout` polls the check first, so
+/// a check that finishes on its first poll never registers the timer.
 async fn run_once<C: Clock>(shared: &Shared<C>, state: &ProbeState) -> CheckResult {
     let probe = &state.probe;
     #[cfg(feature = "metrics")]
     let began = shared.clock.precise();
     #[cfg(not(feature = "metrics"))]
     let _ = shared;
-    let mut run = pin!(caught(async { probe.check.check().await }));
-    let mut deadline = pin!(None::<Sleep>);
-    let finished = poll_fn(|cx| {
-        if let Poll::Ready(result) = run.as_mut().poll(cx) {
-            return Poll::Ready(Some(result));
-        }
-        if deadline.is_none() {
-            deadline.set(Some(sleep(probe.timeout)));
-        }
-        let timer = deadline.as_mut().as_pin_mut().expect("set just above");
-        timer.poll(cx).map(|()| None)
-    })
-    .await;
-    let result = match finished {
-        Some(Ok(result)) => result,
-        Some(Err(panic)) => CheckResult::fail(format!("the check panicked: {panic}")),
-        None => CheckResult::fail(format!("timed out after {:?}", probe.timeout)),
+    let run = caught(async { probe.check.check().await });
+    let result = match timeout(probe.timeout, run).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => CheckResult::fail(format!("the check panicked: {panic}")),
+        Err(_) => CheckResult::fail(format!("timed out after {:?}", probe.timeout)),
     };
     #[cfg(feature = "metrics")]
     state
