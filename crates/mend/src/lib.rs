@@ -15,6 +15,7 @@
 //! | [`observe`] | state-change events (each area owns its own), subscribers, the `tracing` bridge |
 //! | `health` | health checks with Kubernetes probe semantics that trigger recovery; health+json reports (feature `health`) |
 //! | `supervise` | Erlang/OTP supervision of tasks, and the restart state machine processes reuse (feature `supervise`) |
+//! | `process` | supervise OS processes: cgroup v2 or process group per service, pidfd reaping, rotated output files, the orphan reaper (feature `process`, Linux) |
 //! | [`cleanup`] | commit-or-rollback guards; a program's orderly shutdown on signals (feature `supervise`); SQLite transactions (feature `sqlite`) |
 //! | `metrics` | every policy's counters through the `metrics` facade, Prometheus text (features `metrics`, `prometheus`) |
 //! | [`error`] | [`Rejected`] (refused to run), [`Elapsed`] (ran out of time), [`Error<E>`] |
@@ -41,13 +42,14 @@
 //! | `metrics` | no | [`metrics`]: every policy's counters through the `metrics` facade | metrics |
 //! | `health` | no | [`health`]: TCP, HTTP and command checks, a monitor with liveness, readiness and startup probes that trigger recovery, health+json reports, `/health` `/livez` `/readyz` handlers | tokio (net), hyper, hyper-util, http-body-util, bytes, futures-util, axum, serde_json, humantime, rustix's `process` |
 //! | `supervise` | no | [`supervise`]: supervisors of tokio tasks (one-for-one, one-for-all, rest-for-one; permanent, transient, temporary; intensity; backoff), nesting, dynamic children, restart by name; the plain `RestartMachine`; `cleanup::Shutdown` (signals, drain, hooks, report) | tokio (signal), tokio-util, futures-util |
+//! | `process` | no | `process`: OS processes supervised with the `supervise` restart machine: spawn into a cgroup v2 (or a process group), stop signal then kill after a grace, nothing left behind, exact exit reasons, reaping by pidfd, output files rotated by size, an opt-in orphan reaper (Linux) | everything `supervise` pulls in, tokio (signal, net), rustix's `process` and `fs`, mend-sys (the pre-exec hook) |
 //! | `sqlite` | no | `cleanup::sqlite`: transactions that commit or roll back, on rusqlite's own | rusqlite (SQLite bundled) |
 //! | `prometheus` | no | [`metrics::prometheus`]: the Prometheus text, a scrape endpoint, an axum router | metrics-exporter-prometheus, axum, tokio |
 //!
 //! With `default-features = false` a breaker (with its registry, retry,
 //! bulkhead and composition) needs only dashmap, foldhash, parking_lot,
 //! rustix and thiserror. Later areas add their own features as they land:
-//! `tower`, `process`.
+//! `tower`.
 //!
 //! # Examples
 //!
@@ -97,6 +99,8 @@ pub mod metrics;
 pub mod observe;
 #[cfg(any(feature = "health", feature = "supervise"))]
 mod panics;
+#[cfg(all(feature = "process", target_os = "linux"))]
+pub mod process;
 pub mod retry;
 mod stripes;
 #[cfg(feature = "supervise")]

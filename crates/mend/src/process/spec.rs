@@ -1,0 +1,307 @@
+//! [`ServiceSpec`]: what to run and how to treat it: argv, directory,
+//! environment, restart kind and plan, the exit codes that count as
+//! success, start grace, stop signal and grace, and where output goes.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustix::process::Signal;
+
+use super::output::Output;
+use crate::config::{Checks, ConfigError};
+use crate::retry::{Backoff, Jitter};
+use crate::supervise::{Restart, RestartPlan, RestartPlanBuilder};
+
+/// How to run one service, and how to treat it when it ends; built by
+/// [`ServiceSpec::builder`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use mend::process::ServiceSpec;
+/// use mend::supervise::Restart;
+///
+/// let web = ServiceSpec::builder("web", ["python3", "-m", "http.server", "8080"])
+///     .dir("/srv/www")
+///     .env("PYTHONUNBUFFERED", "1")
+///     .restart(Restart::Permanent)
+///     .start_grace(Duration::from_secs(1))
+///     .stop_grace(Duration::from_secs(5))
+///     .build()?;
+/// assert_eq!(web.name(), "web");
+/// # Ok::<(), mend::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct ServiceSpec {
+    pub(crate) name: Arc<str>,
+    pub(crate) argv: Vec<String>,
+    pub(crate) dir: Option<PathBuf>,
+    pub(crate) clean_env: bool,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) restart: Restart,
+    pub(crate) plan: RestartPlan,
+    pub(crate) success_codes: Vec<i32>,
+    pub(crate) start_grace: Duration,
+    pub(crate) stop_signal: Signal,
+    pub(crate) stop_grace: Duration,
+    pub(crate) output: Output,
+    pub(crate) autostart: bool,
+}
+
+/// Builds a [`ServiceSpec`]; made by [`ServiceSpec::builder`].
+#[must_use = "a builder does nothing until `build()`"]
+#[derive(Debug, Clone)]
+pub struct ServiceSpecBuilder {
+    spec: ServiceSpec,
+    plan: RestartPlanBuilder,
+}
+
+impl ServiceSpec {
+    /// The longest stop grace and start grace: an hour.
+    pub const MAX_GRACE: Duration = Duration::from_secs(3600);
+
+    /// Starts a spec for `name` that runs `argv[0]` with the rest as its
+    /// arguments, exec'd directly (no shell: see
+    /// [`shell`](ServiceSpec::shell)). Defaults: the environment inherited,
+    /// [`Restart::Permanent`], success is exit code 0, no start grace,
+    /// `SIGTERM` then `SIGKILL` after 10 s, output to `/dev/null`, and
+    /// restarts after 100 ms doubling up to 30 s (full jitter, starting
+    /// over after 10 minutes of stable running), giving up after more than
+    /// 5 restarts within 10 s (systemd's `StartLimitBurst=5` in
+    /// `StartLimitIntervalSec=10s`).
+    pub fn builder<S: Into<String>>(
+        name: &str,
+        argv: impl IntoIterator<Item = S>,
+    ) -> ServiceSpecBuilder {
+        ServiceSpecBuilder {
+            spec: ServiceSpec {
+                name: name.into(),
+                argv: argv.into_iter().map(Into::into).collect(),
+                dir: None,
+                clean_env: false,
+                env: Vec::new(),
+                restart: Restart::Permanent,
+                plan: RestartPlan::default(),
+                success_codes: vec![0],
+                start_grace: Duration::ZERO,
+                stop_signal: Signal::TERM,
+                stop_grace: Duration::from_secs(10),
+                output: Output::Null,
+                autostart: true,
+            },
+            plan: RestartPlan::builder()
+                .intensity(5, Duration::from_secs(10))
+                .backoff(
+                    Backoff::exponential(Duration::from_millis(100), 2.0)
+                        .with_cap(Duration::from_secs(30)),
+                    Jitter::Full,
+                    Duration::from_secs(600),
+                ),
+        }
+    }
+
+    /// A spec that runs `script` with `/bin/sh -c`: for when a shell is
+    /// what you mean (pipes, `&&`, globbing). The shell is the service's
+    /// process; what it starts is tracked with it.
+    pub fn shell(name: &str, script: &str) -> ServiceSpecBuilder {
+        ServiceSpec::builder(name, ["/bin/sh", "-c", script])
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its argv.
+    pub fn argv(&self) -> &[String] {
+        &self.argv
+    }
+
+    /// Its restart kind.
+    pub fn restart_kind(&self) -> Restart {
+        self.restart
+    }
+
+    /// Where its output goes.
+    pub fn output(&self) -> &Output {
+        &self.output
+    }
+}
+
+impl ServiceSpecBuilder {
+    /// Runs it in `dir` (default: the supervisor's working directory).
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spec.dir = Some(dir.into());
+        self
+    }
+
+    /// Starts it with an empty environment (plus what [`env`](Self::env)
+    /// adds) instead of the supervisor's.
+    pub fn clean_env(mut self) -> Self {
+        self.spec.clean_env = true;
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.spec.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// When it is restarted after it ends (systemd's `always`,
+    /// `on-failure`, `no`: [`Restart`]).
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.spec.restart = restart;
+        self
+    }
+
+    /// How often and how soon it is restarted, and when to give up: the
+    /// task supervisor's [`RestartPlan`] (its strategy does not apply to
+    /// one service).
+    pub fn restarts(mut self, plan: RestartPlanBuilder) -> Self {
+        self.plan = plan;
+        self
+    }
+
+    /// The exit codes that count as a normal end (default: 0 only). Any
+    /// other code, and any signal, is a failure.
+    pub fn success_codes(mut self, codes: impl IntoIterator<Item = i32>) -> Self {
+        self.spec.success_codes = codes.into_iter().collect();
+        self
+    }
+
+    /// A process that ends sooner than this after its start has failed to
+    /// start, whatever its exit code (default: none).
+    pub fn start_grace(mut self, grace: Duration) -> Self {
+        self.spec.start_grace = grace;
+        self
+    }
+
+    /// The signal that asks it to stop (default `SIGTERM`).
+    pub fn stop_signal(mut self, signal: Signal) -> Self {
+        self.spec.stop_signal = signal;
+        self
+    }
+
+    /// How long it has to stop after the stop signal before everything
+    /// left of it is killed (default 10 s).
+    pub fn stop_grace(mut self, grace: Duration) -> Self {
+        self.spec.stop_grace = grace;
+        self
+    }
+
+    /// Where its stdout and stderr go (default: `/dev/null`).
+    pub fn output(mut self, output: Output) -> Self {
+        self.spec.output = output;
+        self
+    }
+
+    /// Whether the supervisor starts it with the others (default) or only
+    /// when asked.
+    pub fn autostart(mut self, autostart: bool) -> Self {
+        self.spec.autostart = autostart;
+        self
+    }
+
+    /// Checks every setting.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] naming the service and the setting: an empty
+    /// name or argv, a name that is not a plain file name (it names the
+    /// service's cgroup and output files), no success code, a grace above
+    /// [`MAX_GRACE`](ServiceSpec::MAX_GRACE), a bad restart plan or
+    /// output.
+    pub fn build(mut self) -> Result<ServiceSpec, ConfigError> {
+        let check = Checks::named("service", &self.spec.name);
+        let name = &self.spec.name;
+        if name.is_empty()
+            || name.len() > 100
+            || name.starts_with('.')
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+        {
+            return Err(check.fail(
+                "name",
+                format!("{name:?}"),
+                "1 to 100 of A-Z a-z 0-9 - _ . @, not starting with a dot",
+            ));
+        }
+        if self.spec.argv.first().is_none_or(String::is_empty) {
+            return Err(check.fail("argv", format!("{:?}", self.spec.argv), "a program to run"));
+        }
+        if self.spec.success_codes.is_empty() {
+            return Err(check.fail("success_codes", "[]", "at least one exit code"));
+        }
+        check.duration(
+            "start_grace",
+            self.spec.start_grace,
+            Duration::ZERO,
+            ServiceSpec::MAX_GRACE,
+        )?;
+        check.duration(
+            "stop_grace",
+            self.spec.stop_grace,
+            Duration::ZERO,
+            ServiceSpec::MAX_GRACE,
+        )?;
+        self.spec.output.validate(&check)?;
+        self.spec.plan = self
+            .plan
+            .checked(&format!("service `{}`", self.spec.name))?;
+        Ok(self.spec)
+    }
+}
+
+impl fmt::Debug for ServiceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceSpec")
+            .field("name", &self.name)
+            .field("argv", &self.argv)
+            .field("dir", &self.dir)
+            .field("restart", &self.restart)
+            .field("success_codes", &self.success_codes)
+            .field("stop_signal", &self.stop_signal)
+            .field("stop_grace", &self.stop_grace)
+            .field("output", &self.output)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_setting_names_the_service_and_the_setting() {
+        let err = ServiceSpec::builder("web", Vec::<String>::new())
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field, "argv");
+        assert!(err.to_string().starts_with("service `web`"), "{err}");
+        let err = ServiceSpec::builder("../etc", ["true"])
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field, "name");
+        let err = ServiceSpec::builder("web", ["true"])
+            .success_codes([])
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field, "success_codes");
+        let err = ServiceSpec::builder("web", ["true"])
+            .stop_grace(Duration::from_secs(7200))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field, "stop_grace");
+        let err = ServiceSpec::builder("web", ["true"])
+            .restarts(RestartPlan::builder().intensity(1, Duration::ZERO))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field, "intensity");
+        assert!(ServiceSpec::builder("web-1.a@b", ["true"]).build().is_ok());
+    }
+}

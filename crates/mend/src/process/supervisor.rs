@@ -1,0 +1,219 @@
+//! [`ProcessSupervisor`]: services, an isolation choice, a clock and
+//! subscribers; built by [`ProcessSupervisorBuilder`], started with
+//! [`ProcessSupervisor::start`], which resolves the isolation (a cgroup
+//! of its own, or process groups) and starts one task per service.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::cgroup::Cgroup;
+use super::handle::{Inner, ProcessHandle};
+use super::spec::ServiceSpec;
+use super::status::Backend;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Checks, ConfigError};
+use crate::observe::{Subscriber, Subscribers};
+
+/// Which isolation holds the services' processes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Isolation {
+    /// A cgroup per service where a writable cgroup v2 hierarchy exists
+    /// (under the cgroup this program is in), else a process group per
+    /// service.
+    #[default]
+    Auto,
+    /// A cgroup per service under this cgroup v2 directory; starting fails
+    /// if it is not writable.
+    CgroupUnder(PathBuf),
+    /// A process group per service, even where cgroups would work (what
+    /// escapes it: see [`Backend::ProcessGroup`]).
+    ProcessGroup,
+}
+
+/// Builds a [`ProcessSupervisor`]; made by [`ProcessSupervisor::builder`].
+#[must_use = "a builder does nothing until `build()`"]
+pub struct ProcessSupervisorBuilder<C = SystemClock> {
+    name: Arc<str>,
+    services: Vec<ServiceSpec>,
+    isolation: Isolation,
+    clock: C,
+    subscribers: Subscribers,
+}
+
+/// Supervises OS processes (see the [module docs](super)).
+#[must_use = "a supervisor does nothing until started"]
+pub struct ProcessSupervisor<C = SystemClock> {
+    pub(crate) name: Arc<str>,
+    pub(crate) services: Vec<ServiceSpec>,
+    pub(crate) isolation: Isolation,
+    pub(crate) clock: C,
+    pub(crate) subscribers: Subscribers,
+}
+
+impl ProcessSupervisor {
+    /// The most services one supervisor may hold.
+    pub const MAX_SERVICES: usize = 10_000;
+
+    /// Starts building a supervisor called `name` (it names its cgroup),
+    /// with automatic isolation on the system clock.
+    pub fn builder(name: &str) -> ProcessSupervisorBuilder {
+        ProcessSupervisorBuilder {
+            name: name.into(),
+            services: Vec::new(),
+            isolation: Isolation::Auto,
+            clock: SystemClock,
+            subscribers: Subscribers::new(),
+        }
+    }
+}
+
+impl<C: Clock> ProcessSupervisorBuilder<C> {
+    /// Adds a service; services start in the order they are added and
+    /// stop in reverse.
+    pub fn service(mut self, spec: ServiceSpec) -> Self {
+        self.services.push(spec);
+        self
+    }
+
+    /// Chooses the isolation (default [`Isolation::Auto`]).
+    pub fn isolation(mut self, isolation: Isolation) -> Self {
+        self.isolation = isolation;
+        self
+    }
+
+    /// Reads time from `clock`.
+    pub fn clock<C2: Clock>(self, clock: C2) -> ProcessSupervisorBuilder<C2> {
+        ProcessSupervisorBuilder {
+            name: self.name,
+            services: self.services,
+            isolation: self.isolation,
+            clock,
+            subscribers: self.subscribers,
+        }
+    }
+
+    /// Adds a subscriber to its events.
+    pub fn on_event(mut self, subscriber: impl Subscriber) -> Self {
+        self.subscribers.push(subscriber);
+        self
+    }
+
+    /// Turns off the built-in `tracing` log of its events.
+    pub fn without_logging(mut self) -> Self {
+        self.subscribers.set_logging(false);
+        self
+    }
+
+    /// Checks every setting.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for a name that cannot name a cgroup, two
+    /// services with one name, or more than
+    /// [`MAX_SERVICES`](ProcessSupervisor::MAX_SERVICES).
+    pub fn build(self) -> Result<ProcessSupervisor<C>, ConfigError> {
+        let check = Checks::named("process supervisor", &self.name);
+        if self.name.is_empty()
+            || self.name.starts_with('.')
+            || self.name.contains(['/', '\n', '\0'])
+        {
+            return Err(check.fail(
+                "name",
+                format!("{:?}", self.name),
+                "a plain directory name (no slash, not starting with a dot)",
+            ));
+        }
+        check.count(
+            "service",
+            self.services.len(),
+            0,
+            ProcessSupervisor::MAX_SERVICES,
+            "services",
+        )?;
+        let mut names = HashSet::new();
+        for spec in &self.services {
+            if !names.insert(&*spec.name) {
+                return Err(check.fail("service", &spec.name, "one service per name"));
+            }
+        }
+        Ok(ProcessSupervisor {
+            name: self.name,
+            services: self.services,
+            isolation: self.isolation,
+            clock: self.clock,
+            subscribers: self.subscribers,
+        })
+    }
+}
+
+impl<C: Clock + Clone + Send + Sync + 'static> ProcessSupervisor<C> {
+    /// Resolves the isolation and starts every service (those not
+    /// `autostart` wait to be started), each in a tokio task of its own.
+    /// The services stop, in reverse order, at
+    /// [`shutdown`](ProcessHandle::shutdown); dropping every handle stops
+    /// them too, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// When [`Isolation::CgroupUnder`] names a cgroup that cannot be
+    /// written, or the supervisor's cgroup cannot be made.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn start(self) -> io::Result<ProcessHandle> {
+        let cgroup = match &self.isolation {
+            Isolation::ProcessGroup => None,
+            Isolation::CgroupUnder(dir) => {
+                let parent = Cgroup::at(dir);
+                if !parent.is_writable() {
+                    return Err(io::Error::other(format!(
+                        "cgroup {} is not writable",
+                        dir.display()
+                    )));
+                }
+                Some(parent.child(&format!("mend.{}", self.name))?)
+            }
+            Isolation::Auto => match Cgroup::own() {
+                Ok(Some(own)) if own.is_writable() => {
+                    Some(own.child(&format!("mend.{}", self.name))?)
+                }
+                _ => None,
+            },
+        };
+        let backend = match &cgroup {
+            Some(c) => Backend::Cgroup(c.path().to_owned()),
+            None => Backend::ProcessGroup,
+        };
+        let inner = Inner::new(self.name, backend, cgroup, self.clock, self.subscribers);
+        for spec in self.services {
+            // Names were checked unique by the builder.
+            let _ = inner.add(spec);
+        }
+        Ok(ProcessHandle::new(inner))
+    }
+}
+
+impl<C> fmt::Debug for ProcessSupervisorBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessSupervisorBuilder")
+            .field("name", &self.name)
+            .field("services", &self.services)
+            .field("isolation", &self.isolation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> fmt::Debug for ProcessSupervisor<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessSupervisor")
+            .field("name", &self.name)
+            .field("services", &self.services)
+            .field("isolation", &self.isolation)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,164 @@
+//! Restarts: crash loops give up at their intensity, success codes and
+//! restart kinds decide, a start grace catches early exits, and a
+//! service's leftovers are gone before its next start.
+
+use std::time::Duration;
+
+use mend::process::{ExitReason, ServiceState};
+use mend::retry::{Backoff, Jitter};
+use mend::supervise::{Restart, RestartPlan};
+
+use crate::support::{backends, live, marker, script, supervise, until, until_status};
+
+fn fast_restarts(max: u32) -> mend::supervise::RestartPlanBuilder {
+    RestartPlan::builder()
+        .intensity(max, Duration::from_secs(60))
+        .backoff(
+            Backoff::constant(Duration::ZERO),
+            Jitter::None,
+            Duration::from_secs(600),
+        )
+}
+
+#[tokio::test]
+async fn a_crash_loop_gives_up_at_its_intensity_and_says_why() {
+    for isolation in backends() {
+        let tag = marker("crash-loop");
+        let spec = script("crasher", &tag, "exit 3")
+            .restarts(fast_restarts(4))
+            .build()
+            .unwrap();
+        let handle = supervise("crash-loop", &isolation, vec![spec]);
+        let status = until_status(&handle, "crasher", "it gives up", |s| {
+            s.state == ServiceState::GaveUp
+        })
+        .await;
+        assert_eq!(
+            status.starts, 5,
+            "{isolation:?}: the first start and 4 restarts"
+        );
+        assert_eq!(status.restarts, 4);
+        assert_eq!(status.exits.failed, 5);
+        assert_eq!(status.last_exit, Some(ExitReason::Code(3)));
+        assert_eq!(status.give_ups, 1);
+        assert!(live(&tag).is_empty());
+        // A start by hand begins the count again.
+        handle.start("crasher").await.unwrap();
+        until_status(&handle, "crasher", "it gives up again", |s| s.give_ups == 2).await;
+        assert_eq!(handle.status("crasher").unwrap().starts, 10);
+        handle.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn success_codes_and_restart_kinds_decide_what_happens_next() {
+    for isolation in backends() {
+        let tag = marker("kinds");
+        let handle = supervise(
+            "kinds",
+            &isolation,
+            vec![
+                script("done", &tag, "exit 2")
+                    .restart(Restart::Transient)
+                    .success_codes([0, 2])
+                    .restarts(fast_restarts(5))
+                    .build()
+                    .unwrap(),
+                script("retried", &tag, "exit 1")
+                    .restart(Restart::Transient)
+                    .restarts(fast_restarts(2))
+                    .build()
+                    .unwrap(),
+                script("once", &tag, "kill -SEGV $$")
+                    .restart(Restart::Temporary)
+                    .build()
+                    .unwrap(),
+            ],
+        );
+        let done = until_status(&handle, "done", "the one-shot ends", |s| {
+            s.state == ServiceState::Exited
+        })
+        .await;
+        assert_eq!(
+            (done.starts, done.exits.normal),
+            (1, 1),
+            "exit 2 is a success here"
+        );
+        let retried = until_status(&handle, "retried", "it gives up", |s| {
+            s.state == ServiceState::GaveUp
+        })
+        .await;
+        assert_eq!(
+            retried.starts, 3,
+            "a failure of a transient service is restarted"
+        );
+        let once = until_status(&handle, "once", "it ends", |s| {
+            s.state == ServiceState::Exited
+        })
+        .await;
+        assert_eq!(once.starts, 1);
+        assert!(
+            matches!(once.last_exit, Some(ExitReason::Signal { signal: 11, .. })),
+            "{:?}",
+            once.last_exit
+        );
+        handle.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_process_that_ends_within_its_start_grace_failed_to_start() {
+    let tag = marker("grace");
+    let handle = supervise(
+        "grace",
+        &mend::process::Isolation::ProcessGroup,
+        vec![
+            script("early", &tag, "exit 0")
+                .restart(Restart::Transient)
+                .start_grace(Duration::from_secs(30))
+                .restarts(fast_restarts(1))
+                .build()
+                .unwrap(),
+        ],
+    );
+    let status = until_status(&handle, "early", "it gives up", |s| {
+        s.state == ServiceState::GaveUp
+    })
+    .await;
+    assert_eq!(
+        status.exits.failed, 2,
+        "exit 0 within the grace is a failed start"
+    );
+    assert_eq!(status.exits.normal, 0);
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn what_a_crashed_service_started_is_gone_before_its_next_start() {
+    for isolation in backends() {
+        let tag = marker("leftovers");
+        // Starts two grandchildren (one that ignores SIGTERM) and crashes.
+        let spec = script(
+            "parent",
+            &tag,
+            "sleep 600 & sh -c 'trap \"\" TERM; sleep 600' & sleep 0.2; exit 1",
+        )
+        .stop_grace(Duration::from_millis(300))
+        .restarts(fast_restarts(1))
+        .build()
+        .unwrap();
+        let handle = supervise("leftovers", &isolation, vec![spec]);
+        until_status(&handle, "parent", "it gives up", |s| {
+            s.state == ServiceState::GaveUp
+        })
+        .await;
+        until("no process of it is left", || live(&tag).is_empty()).await;
+        let status = handle.status("parent").unwrap();
+        assert_eq!(status.starts, 2);
+        assert!(
+            status.kills >= 1,
+            "the TERM-proof grandchild was killed: {status:?}"
+        );
+        handle.shutdown().await;
+    }
+}
