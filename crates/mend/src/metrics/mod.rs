@@ -62,6 +62,15 @@
 //! | `mend_supervise_restarts_total` | counter | `supervisor`, `child` | restarts the child's end caused (a group restart counts once, for its cause) |
 //! | `mend_supervise_give_ups_total` | counter | `supervisor` | times the supervisor gave up past its intensity |
 //! | `mend_supervise_children` | gauge | `supervisor`, `phase` (`running`, `restarting`, `stopped`) | children by phase |
+//! | `mend_process_up` | gauge | `supervisor`, `service` | 1 while the service's process runs |
+//! | `mend_process_starts_total` | counter | `supervisor`, `service` | process starts |
+//! | `mend_process_restarts_total` | counter | `supervisor`, `service` | starts after an end (not by hand) |
+//! | `mend_process_exits_total` | counter | `supervisor`, `service`, `kind` (`normal`, `failed`, `stopped`) | process ends, by kind |
+//! | `mend_process_kills_total` | counter | `supervisor`, `service` | stops whose grace ran out (what was left was killed) |
+//! | `mend_process_give_ups_total` | counter | `supervisor`, `service` | times the service gave up past its intensity |
+//! | `mend_process_restarting` | gauge | `supervisor`, `service` | 1 while it waits out a restart backoff |
+//! | `mend_process_output_rotations_total` | counter | `supervisor`, `service` | rotations of its output files |
+//! | `mend_process_output_lost_bytes_total` | counter | `supervisor`, `service` | output bytes a rotation truncated that no copy holds |
 //! | `mend_checkpoint_appends_total` | counter | `store` | changes appended and acknowledged |
 //! | `mend_checkpoint_appended_bytes_total` | counter | `store` | bytes of journal records appended |
 //! | `mend_checkpoint_snapshots_total` | counter | `store`, `trigger` (`save`, `compaction`) | snapshots written (`save` includes the one a load writes to start a new chain) |
@@ -191,6 +200,8 @@ fn describe_all() {
     crate::supervise::metrics::describe();
     #[cfg(feature = "checkpoint")]
     crate::checkpoint::metrics::describe();
+    #[cfg(all(feature = "process", target_os = "linux"))]
+    crate::process::metrics::describe();
 }
 
 impl fmt::Debug for Collector {

@@ -15,7 +15,8 @@
 //! hand. A [`ProcessHandle`] reads every service's [`ServiceStatus`] and
 //! starts, stops, restarts and signals them; every start, end (exact:
 //! code, signal, core dump), kill, restart and give-up is a
-//! [`ProcessEvent`].
+//! [`ProcessEvent`], and a handle is a metrics source (`mend_process_*`,
+//! feature `metrics`).
 //!
 //! # Nothing left behind
 //!
@@ -75,6 +76,8 @@ mod child;
 mod event;
 mod exit;
 mod handle;
+#[cfg(feature = "metrics")]
+pub(crate) mod metrics;
 mod output;
 mod proc_stat;
 mod reaper;

@@ -2,25 +2,6 @@
 //! holds open itself (append mode, 0640), never a pipe to the supervisor,
 //! so a supervisor that dies never SIGPIPEs its children; and their
 //! rotation by size.
-//!
-//! # Rotation, and what it can lose
-//!
-//! The child keeps its file open in append mode, so renaming the file
-//! bounds nothing (it would write on into the renamed file). A rotation
-//! copies the file aside instead (`NAME.out` to `NAME.out.1`, older copies
-//! shifting up to `keep`, the oldest deleted) and then truncates it in
-//! place; append mode makes the child's next write land at the new end.
-//! What the child writes between the copy and the truncate is lost, and so
-//! is the head of a file that grew past twice `max_bytes` between two
-//! checks (a copy keeps its last `2 * max_bytes`); the rotation counts
-//! those bytes (at least: the last instant before the truncate cannot be
-//! seen) in [`RotationStats`].
-//!
-//! The files are checked every [`check_every`](LogFiles::check_every)
-//! (200 ms by default), so the disk a service can use is bounded by
-//! about `(2 * keep + 1) * max_bytes` plus what it writes in one check
-//! interval and one copy: a service writing 1 GB/s holds a few hundred MB
-//! more than that at the peak, then gives it back.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -48,6 +29,25 @@ pub enum Output {
 /// A service's output files: `DIR/NAME.out` and `DIR/NAME.err`, each kept
 /// under `max_bytes` by rotation with `keep` older copies
 /// (`NAME.out.1` newest).
+///
+/// # Rotation, and what it can lose
+///
+/// The child keeps its file open in append mode, so renaming the file
+/// bounds nothing (it would write on into the renamed file). A rotation
+/// copies the file aside instead (`NAME.out` to `NAME.out.1`, older copies
+/// shifting up to `keep`, the oldest deleted) and then truncates it in
+/// place; append mode makes the child's next write land at the new end.
+/// What the child writes between the copy and the truncate is lost, and so
+/// is the head of a file that grew past twice `max_bytes` between two
+/// checks (a copy keeps its last `2 * max_bytes`); the rotation counts
+/// those bytes (at least: the last instant before the truncate cannot be
+/// seen) in [`RotationStats`].
+///
+/// The files are checked every [`check_every`](LogFiles::check_every)
+/// (200 ms by default), so the disk a service can use is bounded by
+/// about `(2 * keep + 1) * max_bytes` plus what it writes in one check
+/// interval and one copy: a service writing 1 GB/s holds a few hundred MB
+/// more than that at the peak, then gives it back.
 ///
 /// # Examples
 ///

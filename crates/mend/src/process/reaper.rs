@@ -3,30 +3,6 @@
 //! processes orphaned below it (a service's grandchild whose parent died,
 //! a daemon that double-forked) are re-parented to it rather than to
 //! pid 1, and it reaps them.
-//!
-//! # Why it is separate, and what it never takes
-//!
-//! Reaping "any child" (`waitpid(-1)`) would take exit statuses that other
-//! code in the program is waiting for (`tokio::process`,
-//! `std::process::Command`): their owners would get `ECHILD`. The process
-//! supervisor never does that; it reaps each service process through that
-//! process's own pidfd. The orphan reaper looks at its children in `/proc`
-//! first and reaps (by pid) only a zombie that
-//!
-//! - is not a service process a supervisor reaps itself, and
-//! - is an orphan of a service: it is in a service's process group, or in
-//!   a session other than the program's own (it escaped with `setsid`).
-//!
-//! A child the program started itself with `tokio::process` or `std`
-//! stays in the program's session, outside every service group, so its
-//! status is always left to its owner, with no race to win. One that
-//! calls `setsid` itself looks like an escapee and would be reaped: don't
-//! run such children beside the orphan reaper.
-//!
-//! Being a subreaper is process-wide and stays set after the reaper is
-//! dropped: once set, every orphan below must be reaped or it stays a
-//! zombie, so keep the reaper running as long as services may leave
-//! orphans.
 
 use std::io;
 use std::sync::Arc;
@@ -40,7 +16,35 @@ use tokio::task::JoinHandle;
 use super::proc_stat::ProcStat;
 use super::{sys, tracked};
 
-/// Reaps the orphans of supervised services (see the [module docs](self)).
+/// Reaps the orphans of supervised services: an opt-in for a program that
+/// owns all its children, such as the `mend` daemon. It makes the program
+/// a child subreaper, so processes orphaned below it (a service's
+/// grandchild whose parent died, a daemon that double-forked) are
+/// re-parented to it rather than to pid 1, and it reaps them.
+///
+/// # Why it is separate, and what it never takes
+///
+/// Reaping "any child" (`waitpid(-1)`) would take exit statuses that other
+/// code in the program is waiting for (`tokio::process`,
+/// `std::process::Command`): their owners would get `ECHILD`. The process
+/// supervisor never does that; it reaps each service process through that
+/// process's own pidfd. The orphan reaper looks at its children in `/proc`
+/// first and reaps (by pid) only a zombie that
+///
+/// - is not a service process a supervisor reaps itself, and
+/// - is an orphan of a service: it is in a service's process group, or in
+///   a session other than the program's own (it escaped with `setsid`).
+///
+/// A child the program started itself with `tokio::process` or `std`
+/// stays in the program's session, outside every service group, so its
+/// status is always left to its owner, with no race to win. One that
+/// calls `setsid` itself looks like an escapee and would be reaped: don't
+/// run such children beside the orphan reaper.
+///
+/// Being a subreaper is process-wide and stays set after the reaper is
+/// dropped: once set, every orphan below must be reaped or it stays a
+/// zombie, so keep the reaper running as long as services may leave
+/// orphans.
 #[derive(Debug)]
 pub struct OrphanReaper {
     task: JoinHandle<()>,

@@ -416,6 +416,69 @@ async fn a_supervisor_is_scraped_with_its_children() {
     supervisor.shutdown().await.unwrap();
 }
 
+#[cfg(feature = "process")]
+#[tokio::test]
+async fn a_process_supervisor_exports_its_services() {
+    use mend::process::{Isolation, ProcessSupervisor, ServiceSpec, ServiceState};
+    use mend::retry::Jitter;
+    use mend::supervise::RestartPlan;
+
+    let exporter = exporter();
+    let collector = Arc::new(Collector::new());
+    let handle = ProcessSupervisor::builder("scraped-proc")
+        .isolation(Isolation::ProcessGroup)
+        .without_logging()
+        .service(
+            ServiceSpec::builder("sleeper", ["sleep", "600"])
+                .build()
+                .unwrap(),
+        )
+        .service(
+            ServiceSpec::builder("crasher", ["sh", "-c", "exit 4"])
+                .restarts(
+                    RestartPlan::builder()
+                        .intensity(2, Duration::from_secs(60))
+                        .backoff(
+                            Backoff::constant(Duration::ZERO),
+                            Jitter::None,
+                            Duration::from_secs(60),
+                        ),
+                )
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    // The collector holds sources weakly: keep this one alive.
+    let source = Arc::new(handle.clone());
+    collector.register(&source);
+    crate::support::wait_for("the crasher gives up, the sleeper runs", || {
+        handle.status("crasher").unwrap().state == ServiceState::GaveUp
+            && handle.status("sleeper").unwrap().state == ServiceState::Running
+    })
+    .await;
+
+    let text = scrape_over_http(exporter, &collector).await;
+    let p = |series: &str| value(&text, series);
+    let crasher = r#"supervisor="scraped-proc",service="crasher""#;
+    let sleeper = r#"supervisor="scraped-proc",service="sleeper""#;
+    assert_eq!(p(&format!("mend_process_up{{{sleeper}}}")), 1.0);
+    assert_eq!(p(&format!("mend_process_up{{{crasher}}}")), 0.0);
+    assert_eq!(p(&format!("mend_process_starts_total{{{crasher}}}")), 3.0);
+    assert_eq!(p(&format!("mend_process_restarts_total{{{crasher}}}")), 2.0);
+    assert_eq!(
+        p(&format!(
+            "mend_process_exits_total{{{crasher},kind=\"failed\"}}"
+        )),
+        3.0
+    );
+    assert_eq!(p(&format!("mend_process_give_ups_total{{{crasher}}}")), 1.0);
+    check_with_promtool(&text);
+    handle.shutdown().await;
+}
+
 #[cfg(feature = "checkpoint")]
 #[test]
 fn a_checkpoint_store_is_scraped_with_its_writes_and_loads() {
