@@ -15,6 +15,8 @@ use rustix::process::{
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
+use mend_sys::BeforeExec;
+
 use super::cgroup::Cgroup;
 use super::exit::ExitReason;
 use super::proc_stat::live_in_group;
@@ -65,9 +67,16 @@ impl Child {
             command.env_clear();
         }
         command.envs(spec.env.iter().map(|(k, v)| (k, v)));
-        if let Group::Cgroup(cgroup) = &group {
-            mend_sys::join_cgroup_before_exec(&mut command, cgroup.procs_for_join()?);
+        let cgroup_procs = match &group {
+            Group::Cgroup(cgroup) => Some(cgroup.procs_for_join()?),
+            Group::ProcessGroup => None,
+        };
+        BeforeExec {
+            cgroup_procs,
+            limits: spec.limits.clone(),
+            credentials: spec.credentials.clone(),
         }
+        .install(&mut command);
         let child = command.spawn()?;
         let pid = i32::try_from(child.id()).map_err(io::Error::other)?;
         // Dropping std's handle neither kills nor reaps: the pidfd does

@@ -70,6 +70,8 @@ pub enum ProcessChange {
         max: u32,
         /// The intensity's period.
         period: Duration,
+        /// When set, it starts afresh after this long.
+        cooldown: Option<Duration>,
     },
 }
 
@@ -106,10 +108,17 @@ impl fmt::Display for ProcessEvent {
                 restarts,
                 max,
                 period,
-            } => write!(
-                f,
-                "gave up: {restarts} restarts within {period:?}, more than the {max} allowed; it stays down until started by hand"
-            ),
+                cooldown,
+            } => {
+                write!(
+                    f,
+                    "gave up: {restarts} restarts within {period:?}, more than the {max} allowed; "
+                )?;
+                match cooldown {
+                    None => f.write_str("it stays down until started by hand"),
+                    Some(cooldown) => write!(f, "it starts afresh in {cooldown:?}"),
+                }
+            }
         }
     }
 }

@@ -3,10 +3,11 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use rustix::process::Signal;
+use rustix::process::{Pid, Signal, kill_process_group};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -44,7 +45,8 @@ struct Entry {
     name: Arc<str>,
     commands: mpsc::UnboundedSender<Command>,
     shared: Arc<Shared>,
-    task: JoinHandle<()>,
+    /// Taken by whoever ends the service.
+    task: Mutex<Option<JoinHandle<()>>>,
     cgroup: Option<Cgroup>,
 }
 
@@ -56,10 +58,11 @@ pub(crate) struct Inner {
     name: Arc<str>,
     backend: Backend,
     cgroup: Option<Cgroup>,
-    services: Mutex<Vec<Entry>>,
+    services: Mutex<Vec<Arc<Entry>>>,
     rotations: Arc<Rotations>,
     rotator: Mutex<Option<JoinHandle<()>>>,
     spawn: Box<SpawnService>,
+    halted: Arc<AtomicBool>,
 }
 
 impl Inner {
@@ -95,6 +98,7 @@ impl Inner {
             rotations,
             rotator: Mutex::new(None),
             spawn: Box::new(spawn),
+            halted: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -126,17 +130,18 @@ impl Inner {
         let shared = Arc::new(Shared {
             status: Mutex::new(initial_status(&spec, backend_of(cgroup.as_ref()))),
             rotation,
+            halted: self.halted.clone(),
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let name = spec.name.clone();
         let task = (self.spawn)(spec, cgroup.clone(), shared.clone(), rx);
-        services.push(Entry {
+        services.push(Arc::new(Entry {
             name,
             commands: tx,
             shared,
-            task,
+            task: Mutex::new(Some(task)),
             cgroup,
-        });
+        }));
         Ok(())
     }
 
@@ -275,20 +280,40 @@ impl ProcessHandle {
             services.remove(at)
         };
         self.inner.rotations.forget(name);
-        end(entry).await;
+        end(&entry).await;
         Ok(())
     }
 
     /// Stops every service, in reverse start order, each with its grace,
-    /// and waits until all have ended; then removes the supervisor's
-    /// cgroups.
+    /// and waits until all have ended; then forgets them and removes the
+    /// supervisor's cgroups.
     pub async fn shutdown(&self) {
-        let entries: Vec<Entry> = std::mem::take(&mut *self.inner.services.lock());
-        for entry in entries.into_iter().rev() {
+        let entries: Vec<Arc<Entry>> = self.inner.services.lock().clone();
+        for entry in entries.iter().rev() {
             end(entry).await;
         }
+        self.inner.services.lock().clear();
         if let Some(cgroup) = &self.inner.cgroup {
             let _ = cgroup.remove();
+        }
+    }
+
+    /// SIGKILL to every process of every service at once (`cgroup.kill`,
+    /// or the process group), without waiting for graces, and nothing
+    /// starts again under this supervisor, not even by hand: the emergency
+    /// stop a second Ctrl-C asks for. A [`shutdown`](Self::shutdown) under
+    /// way then finishes at once.
+    pub fn kill_all(&self) {
+        self.inner.halted.store(true, Ordering::SeqCst);
+        for entry in self.inner.services.lock().iter() {
+            if let Some(cgroup) = &entry.cgroup
+                && cgroup.kill().is_ok()
+            {
+                continue;
+            }
+            if let Some(pid) = entry.shared.status.lock().pid.and_then(Pid::from_raw) {
+                let _ = kill_process_group(pid, Signal::KILL);
+            }
         }
     }
 
@@ -316,13 +341,16 @@ impl ProcessHandle {
 }
 
 /// Stops a service's task and waits for it, then removes its cgroup.
-async fn end(entry: Entry) {
+async fn end(entry: &Entry) {
     let (ack, answer) = oneshot::channel();
     if entry.commands.send(Command::Shutdown(ack)).is_ok() {
         let _ = answer.await;
     }
-    let _ = entry.task.await;
-    if let Some(cgroup) = entry.cgroup {
+    let task = entry.task.lock().take();
+    if let Some(task) = task {
+        let _ = task.await;
+    }
+    if let Some(cgroup) = &entry.cgroup {
         let _ = cgroup.remove();
     }
 }

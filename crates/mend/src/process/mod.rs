@@ -87,6 +87,7 @@ mod status;
 mod supervisor;
 mod sys;
 mod tracked;
+mod user;
 
 pub use event::{ProcessChange, ProcessEvent};
 pub use exit::ExitReason;
@@ -94,7 +95,8 @@ pub use handle::{ProcessError, ProcessHandle};
 pub use output::{LogFiles, Output, RotationStats};
 pub use proc_stat::ProcessIdentity;
 pub use reaper::OrphanReaper;
-pub use rustix::process::Signal;
+pub use rustix::process::{Resource, Signal};
 pub use spec::{ServiceSpec, ServiceSpecBuilder};
 pub use status::{Backend, ExitTally, ServiceState, ServiceStatus};
 pub use supervisor::{Isolation, ProcessSupervisor, ProcessSupervisorBuilder};
+pub use user::{Credentials, credentials_for};

@@ -4,6 +4,7 @@
 //! (stop, start, restart, signal) meanwhile.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -50,6 +51,9 @@ enum Ended {
 pub(crate) struct Shared {
     pub(crate) status: Mutex<ServiceStatus>,
     pub(crate) rotation: Option<Arc<RotationStats>>,
+    /// Set by `kill_all`, for every service of a supervisor: start nothing
+    /// more, ever.
+    pub(crate) halted: Arc<AtomicBool>,
 }
 
 impl Shared {
@@ -103,6 +107,11 @@ impl<C: Clock> ServiceTask<C> {
                         let _ = ack.send(false);
                     }
                 }
+                continue;
+            }
+            if self.shared.halted.load(Ordering::SeqCst) {
+                self.set_state(ServiceState::Stopped);
+                wanted = false;
                 continue;
             }
             let (pid, ended) = match self.spawn() {
@@ -173,8 +182,20 @@ impl<C: Clock> ServiceTask<C> {
                         restarts: give_up.restarts,
                         max: give_up.max,
                         period: give_up.period,
+                        cooldown: self.spec.cooldown,
                     });
                     wanted = false;
+                    if let Some(cooldown) = self.spec.cooldown {
+                        let at = self.clock.coarse().saturating_add(cooldown);
+                        match self.wait_until(at).await {
+                            Waited::Due | Waited::Now => {
+                                machine = self.fresh_machine();
+                                wanted = true;
+                            }
+                            Waited::Stop => self.set_state(ServiceState::Stopped),
+                            Waited::Shutdown => return,
+                        }
+                    }
                 }
                 _ => {
                     self.set_state(ServiceState::Exited);

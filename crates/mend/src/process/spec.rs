@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustix::process::Signal;
+use mend_sys::Limit;
+use rustix::process::{Resource, Signal};
 
 use super::output::Output;
+use super::user::Credentials;
 use crate::config::{Checks, ConfigError};
 use crate::retry::{Backoff, Jitter};
 use crate::supervise::{Restart, RestartPlan, RestartPlanBuilder};
@@ -49,6 +51,9 @@ pub struct ServiceSpec {
     pub(crate) stop_grace: Duration,
     pub(crate) output: Output,
     pub(crate) autostart: bool,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) limits: Vec<Limit>,
+    pub(crate) cooldown: Option<Duration>,
 }
 
 /// Builds a [`ServiceSpec`]; made by [`ServiceSpec::builder`].
@@ -91,6 +96,9 @@ impl ServiceSpec {
                 stop_grace: Duration::from_secs(10),
                 output: Output::Null,
                 autostart: true,
+                credentials: None,
+                limits: Vec::new(),
+                cooldown: None,
             },
             plan: RestartPlan::builder()
                 .intensity(5, Duration::from_secs(10))
@@ -206,6 +214,35 @@ impl ServiceSpecBuilder {
         self
     }
 
+    /// Runs it as this user and these groups (see
+    /// [`credentials_for`](super::credentials_for)): the supervisor must
+    /// be allowed to change them (root).
+    pub fn run_as(mut self, credentials: Credentials) -> Self {
+        self.spec.credentials = Some(credentials);
+        self
+    }
+
+    /// Sets a resource limit before it execs (as the supervisor, so a hard
+    /// limit can be raised before it drops to its user).
+    pub fn limit(mut self, resource: Resource, soft: Option<u64>, hard: Option<u64>) -> Self {
+        self.spec.limits.push(Limit {
+            resource,
+            soft,
+            hard,
+        });
+        self
+    }
+
+    /// Once it gave up, starts it afresh (intensity count and backoff
+    /// over) after `cooldown`. Default: none, it stays down until started
+    /// by hand, as in systemd: a crash loop that used up its restarts
+    /// usually needs a person (a broken config, a missing dependency), and
+    /// trying again on a timer hides it.
+    pub fn restart_cooldown(mut self, cooldown: Duration) -> Self {
+        self.spec.cooldown = Some(cooldown);
+        self
+    }
+
     /// Checks every setting.
     ///
     /// # Errors
@@ -250,6 +287,25 @@ impl ServiceSpecBuilder {
             ServiceSpec::MAX_GRACE,
         )?;
         self.spec.output.validate(&check)?;
+        for limit in &self.spec.limits {
+            if let (Some(soft), Some(hard)) = (limit.soft, limit.hard)
+                && soft > hard
+            {
+                return Err(check.fail(
+                    "limit",
+                    format!("{:?} {soft} > {hard}", limit.resource),
+                    "a soft limit no higher than the hard one",
+                ));
+            }
+        }
+        if let Some(cooldown) = self.spec.cooldown {
+            check.duration(
+                "restart_cooldown",
+                cooldown,
+                Duration::from_millis(1),
+                RestartPlan::MAX_PERIOD,
+            )?;
+        }
         self.spec.plan = self
             .plan
             .checked(&format!("service `{}`", self.spec.name))?;

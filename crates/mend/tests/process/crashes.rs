@@ -162,3 +162,21 @@ async fn what_a_crashed_service_started_is_gone_before_its_next_start() {
         handle.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_service_that_gave_up_starts_afresh_after_its_cooldown() {
+    let tag = marker("cooldown");
+    let spec = script("phoenix", &tag, "exit 1")
+        .restarts(fast_restarts(1))
+        .restart_cooldown(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let handle = supervise(
+        "cooldown",
+        &mend::process::Isolation::ProcessGroup,
+        vec![spec],
+    );
+    let status = until_status(&handle, "phoenix", "it gave up twice", |s| s.give_ups >= 2).await;
+    assert!(status.starts >= 4, "2 starts per round: {status:?}");
+    handle.shutdown().await;
+}

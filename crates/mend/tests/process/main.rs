@@ -8,5 +8,6 @@
 mod crashes;
 mod output;
 mod reaping;
+mod setup;
 mod stopping;
 mod support;

@@ -26,7 +26,8 @@ async fn a_service_that_ignores_sigterm_is_killed_after_its_grace() {
             s.state == ServiceState::Running
         })
         .await;
-        until("its processes are up", || !live(&tag).is_empty()).await;
+        // Its trap is set once its first `sleep` runs.
+        until("its loop runs", || live(&tag).len() >= 2).await;
         handle.stop("stubborn").await.unwrap();
         assert!(
             live(&tag).is_empty(),
@@ -132,4 +133,32 @@ async fn signals_and_restarts_by_hand_reach_the_service() {
     assert!(handle.stop("nobody").await.is_err());
     handle.shutdown().await;
     assert!(live(&tag).is_empty());
+}
+
+#[tokio::test]
+async fn kill_all_ends_every_service_at_once_without_waiting_for_graces() {
+    for isolation in backends() {
+        let tag = marker("kill-all");
+        let stubborn = |name: &str| {
+            script(name, &tag, "trap '' TERM; sleep 600 & wait")
+                .stop_grace(Duration::from_secs(3600))
+                .build()
+                .unwrap()
+        };
+        let handle = supervise("kill-all", &isolation, vec![stubborn("a"), stubborn("b")]);
+        until("both run with their children", || live(&tag).len() >= 4).await;
+        let shutdown = tokio::spawn({
+            let handle = handle.clone();
+            async move { handle.shutdown().await }
+        });
+        until("b is being stopped", || {
+            handle
+                .status("b")
+                .is_some_and(|s| s.state == ServiceState::Stopping)
+        })
+        .await;
+        handle.kill_all();
+        shutdown.await.unwrap();
+        assert!(live(&tag).is_empty(), "{isolation:?}");
+    }
 }
