@@ -91,6 +91,8 @@ mod config;
 pub mod error;
 #[cfg(feature = "health")]
 pub mod health;
+#[cfg(feature = "tower")]
+pub mod layer;
 pub mod limit;
 #[cfg(feature = "metrics")]
 pub mod metrics;
