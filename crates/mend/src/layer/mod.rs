@@ -120,7 +120,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub use self::http::{HttpClassify, HttpRetry, retry_after, status_outcome};
 pub use breaker::{
     BreakerLayer, BreakerService, KeyedBreakerLayer, KeyedBreakerService,
-    ResponseFuture as BreakerFuture,
+    ResponseFuture as BreakerFuture, SharedBreaker,
 };
 pub use bulkhead::{BulkheadLayer, BulkheadService};
 pub use guarded::GuardedFuture;

@@ -1,12 +1,14 @@
 //! The future of a call through a breaker layer: it holds the call's
-//! [`OwnedPermit`] while the inner service works, and records the outcome
-//! when the response (or error) arrives.
+//! permit (and, through a [`SharedBreaker`], the breaker) while the inner
+//! service works, and records the outcome when the response (or error)
+//! arrives.
 //!
 //! Shared by [`BreakerService`](super::BreakerService) and
 //! [`KeyedBreakerService`](super::KeyedBreakerService): both decide in
 //! `call`, then hand the permit (or the refusal) to this future. Nothing is
-//! boxed on the way: an admitted call costs the permit (one `Arc` clone)
-//! and the record.
+//! boxed on the way: an admitted call costs the admission, the handle's
+//! clone (an `Arc`'s two atomic operations; nothing for a `&'static`) and
+//! the record.
 
 use std::fmt;
 use std::future::Future;
@@ -15,19 +17,17 @@ use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::breaker::OwnedPermit;
+use super::handle::{Held, SharedBreaker};
 use crate::classify::Classify;
-use crate::clock::Clock;
-
-use super::super::BoxError;
+use crate::layer::BoxError;
 
 pin_project! {
     #[project = StateProj]
-    enum State<F, C: Clock, K> {
+    enum State<F, B: SharedBreaker> {
         Running {
             #[pin]
             call: F,
-            permit: Option<OwnedPermit<C, K>>,
+            permit: Held<B>,
         },
         Refused {
             error: Option<BoxError>,
@@ -40,22 +40,20 @@ pin_project! {
     ///
     /// Dropped before the inner call finishes, it records nothing for
     /// the call (it counts as ignored) and gives back any half-open trial
-    /// slot it held, as a dropped [`OwnedPermit`] does.
-    pub struct ResponseFuture<F, C: Clock, K> {
+    /// slot it held, as a dropped
+    /// [`OwnedPermit`](crate::breaker::OwnedPermit) does.
+    pub struct ResponseFuture<F, B: SharedBreaker> {
         #[pin]
-        state: State<F, C, K>,
+        state: State<F, B>,
     }
 }
 
-impl<F, C: Clock, K> ResponseFuture<F, C, K> {
+impl<F, B: SharedBreaker> ResponseFuture<F, B> {
     /// An admitted call: `call` runs under `permit`.
-    #[inline]
-    pub(crate) fn running(call: F, permit: OwnedPermit<C, K>) -> Self {
+    #[inline(always)]
+    pub(crate) fn running(call: F, permit: Held<B>) -> Self {
         ResponseFuture {
-            state: State::Running {
-                call,
-                permit: Some(permit),
-            },
+            state: State::Running { call, permit },
         }
     }
 
@@ -68,12 +66,12 @@ impl<F, C: Clock, K> ResponseFuture<F, C, K> {
     }
 }
 
-impl<F, T, E, C, K> Future for ResponseFuture<F, C, K>
+impl<F, T, E, B> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<T, E>>,
     E: Into<BoxError>,
-    C: Clock,
-    K: Classify<T, E>,
+    B: SharedBreaker,
+    B::Classify: Classify<T, E>,
 {
     type Output = Result<T, BoxError>;
 
@@ -82,9 +80,8 @@ where
         match self.project().state.project() {
             StateProj::Running { call, permit } => {
                 let result = std::task::ready!(call.poll(cx));
-                if let Some(permit) = permit.take() {
-                    permit.record_result(&result);
-                }
+                let outcome = permit.breaker().classifier().outcome(&result);
+                permit.finish(outcome);
                 Poll::Ready(result.map_err(Into::into))
             }
             StateProj::Refused { error } => Poll::Ready(Err(error
@@ -94,7 +91,7 @@ where
     }
 }
 
-impl<F, C: Clock, K> fmt::Debug for ResponseFuture<F, C, K> {
+impl<F, B: SharedBreaker> fmt::Debug for ResponseFuture<F, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
             State::Running { .. } => "running",

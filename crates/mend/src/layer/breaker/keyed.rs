@@ -11,7 +11,8 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::ResponseFuture;
-use crate::breaker::BreakerRegistry;
+use super::handle::Held;
+use crate::breaker::{BreakerRegistry, CircuitBreaker};
 use crate::classify::{Classify, DefaultClassify};
 use crate::clock::{Clock, SystemClock};
 use crate::layer::BoxError;
@@ -162,7 +163,7 @@ where
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = ResponseFuture<S::Future, C, K>;
+    type Future = ResponseFuture<S::Future, Arc<CircuitBreaker<C, K>>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
@@ -175,8 +176,10 @@ where
             Ok(breaker) => breaker,
             Err(full) => return ResponseFuture::refused(full.into()),
         };
-        match breaker.try_acquire_owned() {
-            Ok(permit) => ResponseFuture::running(self.inner.call(request), permit),
+        match breaker.admit() {
+            Ok(ticket) => {
+                ResponseFuture::running(self.inner.call(request), Held::new(breaker, ticket))
+            }
             Err(rejected) => ResponseFuture::refused(rejected.into()),
         }
     }

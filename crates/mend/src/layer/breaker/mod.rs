@@ -15,6 +15,7 @@
 //! count 5xx and 429 responses as failures.
 
 mod future;
+mod handle;
 mod keyed;
 
 use std::fmt;
@@ -26,10 +27,12 @@ use tower_service::Service;
 
 use super::BoxError;
 use crate::breaker::CircuitBreaker;
-use crate::classify::{Classify, DefaultClassify};
-use crate::clock::{Clock, SystemClock};
+use crate::classify::Classify;
+use crate::clock::Clock;
+use handle::Held;
 
 pub use future::ResponseFuture;
+pub use handle::SharedBreaker;
 pub use keyed::{KeyedBreakerLayer, KeyedBreakerService};
 
 /// Wraps services in one shared [`CircuitBreaker`]; see the
@@ -53,11 +56,16 @@ pub use keyed::{KeyedBreakerLayer, KeyedBreakerService};
 /// # Ok(())
 /// # }
 /// ```
-pub struct BreakerLayer<C: Clock = SystemClock, K = DefaultClassify> {
-    breaker: Arc<CircuitBreaker<C, K>>,
+///
+/// The layer holds the breaker by `Arc` ([`new`](BreakerLayer::new)) or,
+/// for a breaker that lives as long as the program,
+/// by `&'static` ([`from_static`](BreakerLayer::from_static)), which spares
+/// each call an `Arc` clone and drop.
+pub struct BreakerLayer<B> {
+    breaker: B,
 }
 
-impl<C: Clock, K> BreakerLayer<C, K> {
+impl<C: Clock, K> BreakerLayer<Arc<CircuitBreaker<C, K>>> {
     /// A layer over `breaker` (a breaker, or an `Arc` of one shared with
     /// other callers).
     pub fn new(breaker: impl Into<Arc<CircuitBreaker<C, K>>>) -> Self {
@@ -65,36 +73,47 @@ impl<C: Clock, K> BreakerLayer<C, K> {
             breaker: breaker.into(),
         }
     }
+}
 
-    /// The breaker every service of this layer shares.
-    pub fn breaker(&self) -> &Arc<CircuitBreaker<C, K>> {
-        &self.breaker
+impl<C: Clock, K> BreakerLayer<&'static CircuitBreaker<C, K>> {
+    /// A layer over a breaker that lives as long as the program (a
+    /// `static`, or one leaked with `Box::leak`): the cheapest form, since
+    /// no call clones an `Arc`.
+    pub fn from_static(breaker: &'static CircuitBreaker<C, K>) -> Self {
+        BreakerLayer { breaker }
     }
 }
 
-impl<C: Clock, K> Clone for BreakerLayer<C, K> {
+impl<B: SharedBreaker> BreakerLayer<B> {
+    /// The breaker every service of this layer shares.
+    pub fn breaker(&self) -> &CircuitBreaker<B::Clock, B::Classify> {
+        self.breaker.breaker()
+    }
+}
+
+impl<B: Clone> Clone for BreakerLayer<B> {
     fn clone(&self) -> Self {
         BreakerLayer {
-            breaker: Arc::clone(&self.breaker),
+            breaker: self.breaker.clone(),
         }
     }
 }
 
-impl<C: Clock, K> fmt::Debug for BreakerLayer<C, K> {
+impl<B: SharedBreaker> fmt::Debug for BreakerLayer<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BreakerLayer")
-            .field("breaker", &self.breaker)
+            .field("breaker", self.breaker.breaker())
             .finish()
     }
 }
 
-impl<S, C: Clock, K> Layer<S> for BreakerLayer<C, K> {
-    type Service = BreakerService<S, C, K>;
+impl<S, B: Clone> Layer<S> for BreakerLayer<B> {
+    type Service = BreakerService<S, B>;
 
     fn layer(&self, inner: S) -> Self::Service {
         BreakerService {
             inner,
-            breaker: Arc::clone(&self.breaker),
+            breaker: self.breaker.clone(),
         }
     }
 }
@@ -105,15 +124,15 @@ impl<S, C: Clock, K> Layer<S> for BreakerLayer<C, K> {
 /// `poll_ready` is the inner service's readiness and takes no permit: the
 /// breaker decides in `call`. A refused call's error is a boxed
 /// [`Rejected`](crate::Rejected).
-pub struct BreakerService<S, C: Clock = SystemClock, K = DefaultClassify> {
+pub struct BreakerService<S, B> {
     inner: S,
-    breaker: Arc<CircuitBreaker<C, K>>,
+    breaker: B,
 }
 
-impl<S, C: Clock, K> BreakerService<S, C, K> {
+impl<S, B: SharedBreaker> BreakerService<S, B> {
     /// The breaker this service shares with its layer's other services.
-    pub fn breaker(&self) -> &Arc<CircuitBreaker<C, K>> {
-        &self.breaker
+    pub fn breaker(&self) -> &CircuitBreaker<B::Clock, B::Classify> {
+        self.breaker.breaker()
     }
 
     /// The inner service.
@@ -132,34 +151,34 @@ impl<S, C: Clock, K> BreakerService<S, C, K> {
     }
 }
 
-impl<S: Clone, C: Clock, K> Clone for BreakerService<S, C, K> {
+impl<S: Clone, B: Clone> Clone for BreakerService<S, B> {
     fn clone(&self) -> Self {
         BreakerService {
             inner: self.inner.clone(),
-            breaker: Arc::clone(&self.breaker),
+            breaker: self.breaker.clone(),
         }
     }
 }
 
-impl<S: fmt::Debug, C: Clock, K> fmt::Debug for BreakerService<S, C, K> {
+impl<S: fmt::Debug, B: SharedBreaker> fmt::Debug for BreakerService<S, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BreakerService")
             .field("inner", &self.inner)
-            .field("breaker", &self.breaker)
+            .field("breaker", self.breaker.breaker())
             .finish()
     }
 }
 
-impl<S, Req, C, K> Service<Req> for BreakerService<S, C, K>
+impl<S, Req, B> Service<Req> for BreakerService<S, B>
 where
     S: Service<Req>,
     S::Error: Into<BoxError>,
-    C: Clock,
-    K: Classify<S::Response, S::Error>,
+    B: SharedBreaker,
+    B::Classify: Classify<S::Response, S::Error>,
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = ResponseFuture<S::Future, C, K>;
+    type Future = ResponseFuture<S::Future, B>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
@@ -168,8 +187,11 @@ where
 
     #[inline]
     fn call(&mut self, request: Req) -> Self::Future {
-        match Arc::clone(&self.breaker).try_acquire_owned() {
-            Ok(permit) => ResponseFuture::running(self.inner.call(request), permit),
+        match self.breaker.breaker().admit() {
+            Ok(ticket) => ResponseFuture::running(
+                self.inner.call(request),
+                Held::new(self.breaker.clone(), ticket),
+            ),
             Err(rejected) => ResponseFuture::refused(rejected.into()),
         }
     }

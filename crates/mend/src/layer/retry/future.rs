@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::future::{Future, ready};
+use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -16,7 +17,7 @@ use super::replay::{Attempt, BoxFuture, Replay, judge};
 use crate::classify::Classify;
 use crate::clock::Clock;
 use crate::layer::BoxError;
-use crate::retry::RetryHint;
+use crate::retry::{Retry, RetryHint};
 
 pin_project! {
     #[project = StateProj]
@@ -58,8 +59,8 @@ impl<F, Res, R> ResponseFuture<F, Res, R> {
     }
 }
 
-impl<S, Req, P, C, K, H, Sl> Future
-    for ResponseFuture<S::Future, S::Response, Replay<S, Req, P, C, K, H, Sl>>
+impl<S, Req, P, R, C, K, H, Sl> Future
+    for ResponseFuture<S::Future, S::Response, Replay<S, Req, P, R>>
 where
     S: Service<Req> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -67,6 +68,7 @@ where
     S::Error: Into<BoxError>,
     Req: Send + 'static,
     P: RetryPolicy<Req, S::Response> + Send + Sync + 'static,
+    R: Deref<Target = Retry<C, K, H, Sl>> + Clone + Send + Sync + 'static,
     C: Clock + Send + Sync + 'static,
     K: Classify<S::Response, BoxError> + Send + Sync + 'static,
     H: RetryHint<BoxError> + Send + Sync + 'static,

@@ -44,6 +44,7 @@ mod policy;
 mod replay;
 
 use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -51,9 +52,9 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::BoxError;
-use crate::classify::{Classify, DefaultClassify};
-use crate::clock::{Clock, SystemClock};
-use crate::retry::{DefaultHint, Retry, RetryHint, ThreadSleep};
+use crate::classify::Classify;
+use crate::clock::Clock;
+use crate::retry::{Retry, RetryHint};
 
 pub use future::ResponseFuture;
 pub use policy::{CloneRequest, NotReplayable, RetryPolicy, Verdict};
@@ -92,12 +93,17 @@ pub use replay::Replay;
 /// # Ok(())
 /// # }
 /// ```
-pub struct RetryLayer<P, C = SystemClock, K = DefaultClassify, H = DefaultHint, Sl = ThreadSleep> {
-    retry: Arc<Retry<C, K, H, Sl>>,
+///
+/// The layer holds the retry by `Arc` ([`new`](RetryLayer::new)) or, for
+/// one that lives as long as the program, by `&'static`
+/// ([`from_static`](RetryLayer::from_static)), which spares each call an
+/// `Arc` clone and drop.
+pub struct RetryLayer<P, R> {
+    retry: R,
     policy: P,
 }
 
-impl<P, C, K, H, Sl> RetryLayer<P, C, K, H, Sl> {
+impl<P, C, K, H, Sl> RetryLayer<P, Arc<Retry<C, K, H, Sl>>> {
     /// A layer over `retry` (or an `Arc` of one), copying requests and
     /// judging responses with `policy`.
     pub fn new(retry: impl Into<Arc<Retry<C, K, H, Sl>>>, policy: P) -> Self {
@@ -106,60 +112,63 @@ impl<P, C, K, H, Sl> RetryLayer<P, C, K, H, Sl> {
             policy,
         }
     }
+}
 
+impl<P, C, K, H, Sl> RetryLayer<P, &'static Retry<C, K, H, Sl>> {
+    /// A layer over a retry that lives as long as the program (a `static`,
+    /// or one leaked with `Box::leak`): no call clones an `Arc`.
+    pub fn from_static(retry: &'static Retry<C, K, H, Sl>, policy: P) -> Self {
+        RetryLayer { retry, policy }
+    }
+}
+
+impl<P, R: Deref> RetryLayer<P, R> {
     /// The retry every service of this layer shares.
-    pub fn retry(&self) -> &Arc<Retry<C, K, H, Sl>> {
+    pub fn retry(&self) -> &R::Target {
         &self.retry
     }
 }
 
-impl<P: Clone, C, K, H, Sl> Clone for RetryLayer<P, C, K, H, Sl> {
+impl<P: Clone, R: Clone> Clone for RetryLayer<P, R> {
     fn clone(&self) -> Self {
         RetryLayer {
-            retry: Arc::clone(&self.retry),
+            retry: self.retry.clone(),
             policy: self.policy.clone(),
         }
     }
 }
 
-impl<P: fmt::Debug, C, K, H, Sl> fmt::Debug for RetryLayer<P, C, K, H, Sl> {
+impl<P: fmt::Debug, R: Deref<Target: fmt::Debug>> fmt::Debug for RetryLayer<P, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryLayer")
-            .field("retry", &self.retry)
+            .field("retry", &&*self.retry)
             .field("policy", &self.policy)
             .finish()
     }
 }
 
-impl<S, P: Clone, C, K, H, Sl> Layer<S> for RetryLayer<P, C, K, H, Sl> {
-    type Service = RetryService<S, P, C, K, H, Sl>;
+impl<S, P: Clone, R: Clone> Layer<S> for RetryLayer<P, R> {
+    type Service = RetryService<S, P, R>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RetryService {
             inner,
             policy: self.policy.clone(),
-            retry: Arc::clone(&self.retry),
+            retry: self.retry.clone(),
         }
     }
 }
 
 /// A service whose failed calls are tried again; made by [`RetryLayer`].
-pub struct RetryService<
-    S,
-    P,
-    C = SystemClock,
-    K = DefaultClassify,
-    H = DefaultHint,
-    Sl = ThreadSleep,
-> {
+pub struct RetryService<S, P, R> {
     inner: S,
     policy: P,
-    retry: Arc<Retry<C, K, H, Sl>>,
+    retry: R,
 }
 
-impl<S, P, C, K, H, Sl> RetryService<S, P, C, K, H, Sl> {
+impl<S, P, R: Deref> RetryService<S, P, R> {
     /// The retry this service shares with its layer's other services.
-    pub fn retry(&self) -> &Arc<Retry<C, K, H, Sl>> {
+    pub fn retry(&self) -> &R::Target {
         &self.retry
     }
 
@@ -179,27 +188,29 @@ impl<S, P, C, K, H, Sl> RetryService<S, P, C, K, H, Sl> {
     }
 }
 
-impl<S: Clone, P: Clone, C, K, H, Sl> Clone for RetryService<S, P, C, K, H, Sl> {
+impl<S: Clone, P: Clone, R: Clone> Clone for RetryService<S, P, R> {
     fn clone(&self) -> Self {
         RetryService {
             inner: self.inner.clone(),
             policy: self.policy.clone(),
-            retry: Arc::clone(&self.retry),
+            retry: self.retry.clone(),
         }
     }
 }
 
-impl<S: fmt::Debug, P: fmt::Debug, C, K, H, Sl> fmt::Debug for RetryService<S, P, C, K, H, Sl> {
+impl<S: fmt::Debug, P: fmt::Debug, R: Deref<Target: fmt::Debug>> fmt::Debug
+    for RetryService<S, P, R>
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RetryService")
             .field("inner", &self.inner)
             .field("policy", &self.policy)
-            .field("retry", &self.retry)
+            .field("retry", &&*self.retry)
             .finish()
     }
 }
 
-impl<S, Req, P, C, K, H, Sl> Service<Req> for RetryService<S, P, C, K, H, Sl>
+impl<S, Req, P, R, C, K, H, Sl> Service<Req> for RetryService<S, P, R>
 where
     S: Service<Req> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -207,6 +218,7 @@ where
     S::Error: Into<BoxError>,
     Req: Send + 'static,
     P: RetryPolicy<Req, S::Response> + Clone + Send + Sync + 'static,
+    R: Deref<Target = Retry<C, K, H, Sl>> + Clone + Send + Sync + 'static,
     C: Clock + Send + Sync + 'static,
     K: Classify<S::Response, BoxError> + Send + Sync + 'static,
     H: RetryHint<BoxError> + Send + Sync + 'static,
@@ -214,7 +226,7 @@ where
 {
     type Response = S::Response;
     type Error = BoxError;
-    type Future = ResponseFuture<S::Future, S::Response, Replay<S, Req, P, C, K, H, Sl>>;
+    type Future = ResponseFuture<S::Future, S::Response, Replay<S, Req, P, R>>;
 
     #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
@@ -233,7 +245,7 @@ where
             service: self.inner.clone(),
             request,
             policy: self.policy.clone(),
-            retry: Arc::clone(&self.retry),
+            retry: self.retry.clone(),
             deadline,
         };
         if deadline.is_none() {

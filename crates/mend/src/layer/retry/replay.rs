@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::future::{Future, poll_fn};
+use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,19 +38,17 @@ pub(super) enum Attempt<Res> {
 
 /// What a retry layer's call keeps to send its request again: a clone of
 /// the inner service, a copy of the request, the policy and the retry.
-pub struct Replay<S, Req, P, C, K, H, Sl> {
+pub struct Replay<S, Req, P, R> {
     pub(super) service: S,
     pub(super) request: Req,
     pub(super) policy: P,
-    pub(super) retry: Arc<Retry<C, K, H, Sl>>,
+    pub(super) retry: R,
     pub(super) deadline: Option<Tick>,
 }
 
-impl<S, Req, P, C, K, H, Sl> fmt::Debug for Replay<S, Req, P, C, K, H, Sl> {
+impl<S, Req, P, R> fmt::Debug for Replay<S, Req, P, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Replay")
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
+        f.debug_struct("Replay").finish_non_exhaustive()
     }
 }
 
@@ -69,7 +68,7 @@ where
     }
 }
 
-impl<S, Req, P, C, K, H, Sl> Replay<S, Req, P, C, K, H, Sl>
+impl<S, Req, P, R, C, K, H, Sl> Replay<S, Req, P, R>
 where
     S: Service<Req> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -77,6 +76,7 @@ where
     S::Error: Into<BoxError>,
     Req: Send + 'static,
     P: RetryPolicy<Req, S::Response> + Send + Sync + 'static,
+    R: Deref<Target = Retry<C, K, H, Sl>> + Clone + Send + Sync + 'static,
     C: Clock + Send + Sync + 'static,
     K: Classify<S::Response, BoxError> + Send + Sync + 'static,
     H: RetryHint<BoxError> + Send + Sync + 'static,
