@@ -9,6 +9,7 @@
 //! | [`retry`] | call again after transient failures: backoff, jitter, deadline, `Retry-After`, budgets |
 //! | [`limit`] | timeout, bulkhead (concurrency), rate limit (governor), per key |
 //! | [`compose`] | stack policies in an explicit order, sync and async, owned or borrowed, one flat error |
+//! | `layer` | tower `Layer`s over the breaker (one, or one per key), retry, timeout, bulkhead and rate limit; HTTP classification; refusals as 503 / 429 / 504 responses (feature `tower`) |
 //! | [`checkpoint`] | crash-safe state: snapshots and a journal that never lose an acknowledged write |
 //! | [`clock`] | the three readings of time every policy uses, and clocks tests can drive |
 //! | [`classify`] | which results are successes, failures or ignored; which errors are transient |
@@ -43,11 +44,12 @@
 //! | `supervise` | no | [`supervise`]: supervisors of tokio tasks (one-for-one, one-for-all, rest-for-one; permanent, transient, temporary; intensity; backoff), nesting, dynamic children, restart by name; the plain `RestartMachine`; `cleanup::Shutdown` (signals, drain, hooks, report) | tokio (signal), tokio-util, futures-util |
 //! | `sqlite` | no | `cleanup::sqlite`: transactions that commit or roll back, on rusqlite's own | rusqlite (SQLite bundled) |
 //! | `prometheus` | no | [`metrics::prometheus`]: the Prometheus text, a scrape endpoint, an axum router | metrics-exporter-prometheus, axum, tokio |
+//! | `tower` | no | [`layer`]: `BreakerLayer`, `KeyedBreakerLayer`, `RetryLayer`, `TimeoutLayer`, `BulkheadLayer`, `RateLimitLayer` (with `rate-limit`); `HttpClassify`, `HttpRetry`; `error_response` for axum's `HandleErrorLayer` | tokio, tower-layer, tower-service, http, pin-project-lite |
 //!
 //! With `default-features = false` a breaker (with its registry, retry,
 //! bulkhead and composition) needs only dashmap, foldhash, parking_lot,
 //! rustix and thiserror. Later areas add their own features as they land:
-//! `tower`, `process`.
+//! `process`.
 //!
 //! # Examples
 //!

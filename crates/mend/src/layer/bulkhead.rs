@@ -22,7 +22,13 @@ use super::{BoxError, GuardedFuture};
 use crate::clock::{Clock, SystemClock};
 use crate::limit::{Bulkhead, OwnedBulkheadPermit};
 
-/// Wraps services in one shared [`Bulkhead`].
+/// Wraps services in one shared [`Bulkhead`]: at most its
+/// `max_concurrent` calls at once through every service the layer makes;
+/// the rest are refused at once with
+/// [`Rejected::Full`](crate::Rejected::Full), boxed. The slot is taken in
+/// `call` and held by the response future until the inner call ends (or
+/// the future is dropped). The layer never waits in the bulkhead's queue (a
+/// queue set on the builder serves its `call` and `call_async` only).
 ///
 /// # Examples
 ///

@@ -35,9 +35,16 @@ pub fn retry_after(headers: &HeaderMap, now: Timestamp) -> Option<Duration> {
     parse_retry_after(headers.get(RETRY_AFTER)?.to_str().ok()?, now)
 }
 
-/// A breaker's classifier for HTTP responses (see the
-/// [module docs](self)); errors are judged as by
-/// [`DefaultClassify`](crate::classify::DefaultClassify).
+/// A breaker's classifier for HTTP responses; errors are judged as by
+/// [`DefaultClassify`](crate::classify::DefaultClassify). With
+/// [`HttpRetry`] for the retry:
+///
+/// | response or error | breaker ([`HttpClassify`]) | retry ([`HttpRetry`]) |
+/// |---|---|---|
+/// | 5xx, 429 | failure | tried again, no sooner than its `Retry-After` |
+/// | other 4xx | ignored (the caller's fault, not the dependency's) | answer |
+/// | 1xx, 2xx, 3xx | success | answer |
+/// | an error (connection refused or reset, a refusal, a timeout) | failure | as the retry's classifier says: by default transient |
 ///
 /// # Examples
 ///

@@ -19,7 +19,10 @@ use super::{BoxError, GuardedFuture};
 use crate::clock::{Clock, SystemClock};
 use crate::limit::RateLimiter;
 
-/// Wraps services in one shared [`RateLimiter`].
+/// Wraps services in one shared [`RateLimiter`]: each call takes one from
+/// its quota, in `call`; the rest are refused at once with
+/// [`Rejected::Limited`](crate::Rejected::Limited) (the wait until the
+/// next call may go), boxed.
 ///
 /// # Examples
 ///

@@ -23,7 +23,7 @@ use crate::breaker::RegistryFull;
 use crate::error::{Elapsed, Rejected};
 
 /// The status (and the `Retry-After` wait) for a layer's error: see the
-/// table in the [module docs](self).
+/// table at [`error_response`].
 pub fn status_for(error: &(dyn StdError + 'static)) -> (StatusCode, Option<Duration>) {
     let mut link = Some(error);
     while let Some(error) = link {
@@ -49,8 +49,18 @@ pub fn status_for(error: &(dyn StdError + 'static)) -> (StatusCode, Option<Durat
     (StatusCode::INTERNAL_SERVER_ERROR, None)
 }
 
-/// A response for a layer's error: see the table in the
-/// [module docs](self).
+/// A response for a layer's error:
+///
+/// | error (anywhere in the source chain) | status | `Retry-After` |
+/// |---|---|---|
+/// | [`Rejected::Limited`] (rate limited) | 429 Too Many Requests | the limiter's wait, in whole seconds rounded up |
+/// | [`Rejected::Open`] (breaker open) | 503 Service Unavailable | the breaker's wait, rounded up |
+/// | [`Rejected::ForcedOpen`], [`Rejected::Full`] (bulkhead full), [`RegistryFull`] | 503 Service Unavailable | none |
+/// | [`Elapsed`] (timed out) | 504 Gateway Timeout | none |
+/// | anything else | 500 Internal Server Error | none |
+///
+/// The body is the refusal's message (plain text); for any other error it
+/// is only "internal server error", so nothing internal leaks to clients.
 ///
 /// # Examples
 ///

@@ -20,7 +20,9 @@ use super::BoxError;
 use crate::clock::{Clock, SystemClock};
 use crate::limit::Timeout;
 
-/// Wraps services in one shared [`Timeout`].
+/// Wraps services in one shared [`Timeout`]: a call still running at its
+/// limit is dropped and answered with [`Elapsed`](crate::Elapsed), boxed.
+/// The timer starts in `call`; `poll_ready` is not timed.
 ///
 /// # Examples
 ///

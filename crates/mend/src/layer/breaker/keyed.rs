@@ -23,7 +23,7 @@ use crate::layer::BoxError;
 /// The registry is shared by every service the layer makes. A request
 /// whose key is new while the registry is full is refused with the
 /// registry's [`RegistryFull`](crate::breaker::RegistryFull), boxed (the
-/// inner service is not called; [`error_response`](super::super::error_response)
+/// inner service is not called; [`error_response`](crate::layer::error_response)
 /// answers it with 503).
 ///
 /// # Examples

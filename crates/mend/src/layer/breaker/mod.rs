@@ -35,8 +35,14 @@ pub use future::ResponseFuture;
 pub use handle::SharedBreaker;
 pub use keyed::{KeyedBreakerLayer, KeyedBreakerService};
 
-/// Wraps services in one shared [`CircuitBreaker`]; see the
-/// [module docs](self).
+/// Wraps services in one shared [`CircuitBreaker`]: every service the
+/// layer makes, and every clone, counts in it. The breaker decides in
+/// `call` (see [`poll_ready`](crate::layer#poll_ready)); a refusal is its
+/// [`Rejected`](crate::Rejected), boxed, and the inner service is not
+/// called. Outcomes are classified by the breaker's own classifier on the
+/// inner `Result<Response, Error>`: build it with
+/// [`HttpClassify`](crate::layer::HttpClassify) to count 5xx and 429
+/// responses as failures.
 ///
 /// # Examples
 ///

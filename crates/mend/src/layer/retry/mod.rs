@@ -2,42 +2,7 @@
 //! a transient failure, with the backoff, jitter, hints, deadline and
 //! budget of one shared [`Retry`].
 //!
-//! The retry is the same struct its `call_async` uses, held by `Arc`, and
-//! runs the same loop. Two things are the layer's own:
-//!
-//! - **The request must be copied to be sent again.** A [`RetryPolicy`]
-//!   copies it before the first attempt: [`CloneRequest`] for any `Clone`
-//!   request, [`HttpRetry`](super::HttpRetry) for an `http::Request<B>`
-//!   whose body `B` is `Clone` (a buffered body such as
-//!   `http_body_util::Full<Bytes>`). A policy that cannot copy a request
-//!   returns `None`, and that request is sent once, its result handed back
-//!   as it is. A streaming body type (hyper's `Incoming`, axum's `Body`) is
-//!   not `Clone`, so `HttpRetry` does not accept it at all: buffer the body
-//!   first, or leave the retry out of that stack.
-//! - **A response can be the failure.** The policy's
-//!   [`verdict`](RetryPolicy::verdict) says which responses to try again
-//!   (`HttpRetry`: 5xx and 429) and the wait they ask for (`Retry-After`).
-//!   When the retry gives up on responses, the caller gets the last
-//!   response; when it gives up on errors, the last error (boxed as the
-//!   inner service boxed it), or [`Elapsed`](crate::Elapsed) when the
-//!   retry's deadline cut an attempt short.
-//!
-//! Errors are judged by the retry's own classifier and hint, on the boxed
-//! error: by default a refusal from an inner breaker is retried after the
-//! wait it carries, a connection refused or reset is transient, and an
-//! error of an unknown type is transient too.
-//!
-//! `poll_ready` is the inner service's. The first attempt is the call made
-//! on the service that was polled ready; each further attempt is made on a
-//! clone of it, after waiting for that clone to be ready.
-//!
-//! # Cost
-//!
-//! A first-attempt success with no deadline copies the request, clones the
-//! inner service, the policy handle and the retry's `Arc` (as tower's own
-//! `Retry` clones itself), and allocates nothing. The retry loop is boxed,
-//! once, when the first attempt fails; a retry with a deadline is boxed
-//! from the start (its first attempt races the deadline's timer).
+//! See [`RetryLayer`] for what the layer does.
 
 mod future;
 mod policy;
@@ -61,7 +26,44 @@ pub use policy::{CloneRequest, NotReplayable, RetryPolicy, Verdict};
 pub use replay::Replay;
 
 /// Sends requests again after transient failures, with one shared
-/// [`Retry`]; see the [module docs](self).
+/// [`Retry`].
+///
+/// The retry is the same struct its `call_async` uses, held by `Arc`, and
+/// runs the same loop. Two things are the layer's own:
+///
+/// - **The request must be copied to be sent again.** A [`RetryPolicy`]
+///   copies it before the first attempt: [`CloneRequest`] for any `Clone`
+///   request, [`HttpRetry`](super::HttpRetry) for an `http::Request<B>`
+///   whose body `B` is `Clone` (a buffered body such as
+///   `http_body_util::Full<Bytes>`). A policy that cannot copy a request
+///   returns `None`, and that request is sent once, its result handed back
+///   as it is. A streaming body type (hyper's `Incoming`, axum's `Body`) is
+///   not `Clone`, so `HttpRetry` does not accept it at all: buffer the body
+///   first, or leave the retry out of that stack.
+/// - **A response can be the failure.** The policy's
+///   [`verdict`](RetryPolicy::verdict) says which responses to try again
+///   (`HttpRetry`: 5xx and 429) and the wait they ask for (`Retry-After`).
+///   When the retry gives up on responses, the caller gets the last
+///   response; when it gives up on errors, the last error (boxed as the
+///   inner service boxed it), or [`Elapsed`](crate::Elapsed) when the
+///   retry's deadline cut an attempt short.
+///
+/// Errors are judged by the retry's own classifier and hint, on the boxed
+/// error: by default a refusal from an inner breaker is retried after the
+/// wait it carries, a connection refused or reset is transient, and an
+/// error of an unknown type is transient too.
+///
+/// `poll_ready` is the inner service's. The first attempt is the call made
+/// on the service that was polled ready; each further attempt is made on a
+/// clone of it, after waiting for that clone to be ready.
+///
+/// # Cost
+///
+/// A first-attempt success with no deadline copies the request, clones the
+/// inner service, the policy handle and the retry's `Arc` (as tower's own
+/// `Retry` clones itself), and allocates nothing. The retry loop is boxed,
+/// once, when the first attempt fails; a retry with a deadline is boxed
+/// from the start (its first attempt races the deadline's timer).
 ///
 /// # Examples
 ///
