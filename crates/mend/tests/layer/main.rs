@@ -3,6 +3,7 @@
 //! generous deadlines (never fixed sleeps, never paused time).
 
 mod client;
+mod keyed;
 mod poll_ready;
 mod retry;
 mod server;
