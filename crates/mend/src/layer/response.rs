@@ -1,7 +1,7 @@
 //! The layers' errors as HTTP responses, for servers whose services must
 //! not fail (axum's): a refusal is 503 or 429, a timeout 504.
 //!
-//! | error (anywhere in the source chain) | status | `Retry-After` |
+//! | error (anywhere in the source chain, or wrapped in an `io::Error`) | status | `Retry-After` |
 //! |---|---|---|
 //! | [`Rejected::Limited`] (rate limited) | 429 Too Many Requests | the limiter's wait, in whole seconds rounded up |
 //! | [`Rejected::Open`] (breaker open) | 503 Service Unavailable | the breaker's wait, rounded up |
@@ -44,7 +44,15 @@ pub fn status_for(error: &(dyn StdError + 'static)) -> (StatusCode, Option<Durat
         if error.is::<Elapsed>() {
             return (StatusCode::GATEWAY_TIMEOUT, None);
         }
-        link = error.source();
+        // An `io::Error` wrapping an error reports that error's source,
+        // skipping the error itself: look at what it wraps.
+        link = match error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => error.source(),
+        };
     }
     (StatusCode::INTERNAL_SERVER_ERROR, None)
 }
