@@ -59,7 +59,7 @@ pub fn status_for(error: &(dyn StdError + 'static)) -> (StatusCode, Option<Durat
 
 /// A response for a layer's error:
 ///
-/// | error (anywhere in the source chain) | status | `Retry-After` |
+/// | error (anywhere in the source chain, or wrapped in an `io::Error`) | status | `Retry-After` |
 /// |---|---|---|
 /// | [`Rejected::Limited`] (rate limited) | 429 Too Many Requests | the limiter's wait, in whole seconds rounded up |
 /// | [`Rejected::Open`] (breaker open) | 503 Service Unavailable | the breaker's wait, rounded up |
