@@ -9,6 +9,7 @@
 //! | [`retry`] | call again after transient failures: backoff, jitter, deadline, `Retry-After`, budgets |
 //! | [`limit`] | timeout, bulkhead (concurrency), rate limit (governor), per key |
 //! | [`compose`] | stack policies in an explicit order, sync and async, owned or borrowed, one flat error |
+//! | `layer` | tower `Layer`s over the breaker (one, or one per key), retry, timeout, bulkhead and rate limit; HTTP classification; refusals as 503 / 429 / 504 responses (feature `tower`) |
 //! | [`checkpoint`] | crash-safe state: snapshots and a journal that never lose an acknowledged write |
 //! | [`clock`] | the three readings of time every policy uses, and clocks tests can drive |
 //! | [`classify`] | which results are successes, failures or ignored; which errors are transient |
@@ -45,11 +46,11 @@
 //! | `process` | no | `process`: OS processes supervised with the `supervise` restart machine: spawn into a cgroup v2 (or a process group), stop signal then kill after a grace, nothing left behind, exact exit reasons, reaping by pidfd, output files rotated by size, an opt-in orphan reaper (Linux) | everything `supervise` pulls in, tokio (signal, net), rustix's `process` and `fs`, mend-sys (the pre-exec hook) |
 //! | `sqlite` | no | `cleanup::sqlite`: transactions that commit or roll back, on rusqlite's own | rusqlite (SQLite bundled) |
 //! | `prometheus` | no | [`metrics::prometheus`]: the Prometheus text, a scrape endpoint, an axum router | metrics-exporter-prometheus, axum, tokio |
+//! | `tower` | no | [`layer`]: `BreakerLayer`, `KeyedBreakerLayer`, `RetryLayer`, `TimeoutLayer`, `BulkheadLayer`, `RateLimitLayer` (with `rate-limit`); `HttpClassify`, `HttpRetry`; `error_response` for axum's `HandleErrorLayer` | tokio, tower-layer, tower-service, http, pin-project-lite |
 //!
 //! With `default-features = false` a breaker (with its registry, retry,
 //! bulkhead and composition) needs only dashmap, foldhash, parking_lot,
-//! rustix and thiserror. Later areas add their own features as they land:
-//! `tower`.
+//! rustix and thiserror.
 //!
 //! # Examples
 //!
@@ -93,6 +94,8 @@ mod config;
 pub mod error;
 #[cfg(feature = "health")]
 pub mod health;
+#[cfg(feature = "tower")]
+pub mod layer;
 pub mod limit;
 #[cfg(feature = "metrics")]
 pub mod metrics;

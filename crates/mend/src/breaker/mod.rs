@@ -160,7 +160,7 @@ use config::{Config, Policy, WindowKind};
 use gate::Gate;
 use machine::Machine;
 use paths::SuccessTally;
-use permit::Ticket;
+pub(crate) use permit::Ticket;
 use recorder::Counters;
 
 /// A field on its own pair of cache lines (128 bytes, against the
@@ -250,6 +250,12 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         &self.config.name
     }
 
+    /// Its classifier, for the tower layer's futures.
+    #[cfg(feature = "tower")]
+    pub(crate) fn classifier(&self) -> &K {
+        &self.classify
+    }
+
     /// Asks to make one call.
     ///
     /// # Errors
@@ -276,7 +282,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
 
     /// The admission decision behind both permits.
     #[inline(always)]
-    fn admit(&self) -> Result<Ticket, Rejected> {
+    pub(crate) fn admit(&self) -> Result<Ticket, Rejected> {
         let gate = self.gate.0.load();
         if let Some(admission) = gate.admission() {
             return Ok(Ticket::new(self, admission));

@@ -18,7 +18,7 @@ use crate::clock::{Clock, Tick};
 /// What an admitted call carries until it is recorded: how it was admitted
 /// and when it started.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Ticket {
+pub(crate) struct Ticket {
     admission: Admission,
     /// When the call started (precise clock), if slow-call detection times
     /// it.
@@ -37,7 +37,7 @@ impl Ticket {
 
     /// Records `outcome` on `breaker`.
     #[inline(always)]
-    pub(super) fn record<C: Clock, K>(self, breaker: &CircuitBreaker<C, K>, outcome: Outcome) {
+    pub(crate) fn record<C: Clock, K>(self, breaker: &CircuitBreaker<C, K>, outcome: Outcome) {
         if !self.admission.records() {
             return;
         }
@@ -55,7 +55,7 @@ impl Ticket {
     /// A permit dropped unrecorded: ignored, or a failure if its thread is
     /// panicking.
     #[cold]
-    fn abandon<C: Clock, K>(self, breaker: &CircuitBreaker<C, K>) {
+    pub(crate) fn abandon<C: Clock, K>(self, breaker: &CircuitBreaker<C, K>) {
         let outcome = if std::thread::panicking() {
             Outcome::Failure
         } else {

@@ -174,12 +174,41 @@ impl<C: Clock> Timeout<C> {
         }
     }
 
+    /// Notes a call that finished in time (the end of a timing-out
+    /// episode, if one is running); for the tower layer.
+    #[cfg(feature = "tower")]
+    pub(crate) fn in_time(&self) {
+        self.reporter
+            .admitted(&self.clock, || self.elapsed.load(Ordering::Relaxed));
+    }
+
+    /// The start of a call, for [`took`](Self::took); for the tower layer.
+    #[cfg(all(feature = "tower", feature = "metrics"))]
+    pub(crate) fn started(&self) -> crate::clock::Tick {
+        self.clock.precise()
+    }
+
+    /// Records a call begun at `started` into the durations histogram; for
+    /// the tower layer.
+    #[cfg(all(feature = "tower", feature = "metrics"))]
+    pub(crate) fn took(&self, started: crate::clock::Tick) {
+        let took = self.clock.precise() - started;
+        self.durations.record(took.as_secs_f64());
+    }
+
     /// Counts a call cut off at the limit, and says so.
     #[cold]
     fn cut_off<E>(&self) -> Error<E> {
+        Error::Elapsed(self.cut_off_elapsed())
+    }
+
+    /// Counts a call cut off at the limit, says so, and returns what the
+    /// caller gets (the tower layer boxes it).
+    #[cold]
+    pub(crate) fn cut_off_elapsed(&self) -> Elapsed {
         let elapsed = self.elapsed.fetch_add(1, Ordering::Relaxed) + 1;
         self.reporter.refused(&self.clock, || elapsed);
-        Error::Elapsed(Elapsed::new(self.limit))
+        Elapsed::new(self.limit)
     }
 
     /// What the timeout has counted (a read that changes nothing).

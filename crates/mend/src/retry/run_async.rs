@@ -135,6 +135,63 @@ impl<C: Clock, K, H, S> Retry<C, K, H, S> {
         Box::pin(this.retry_loop(run, f, error, transient, hint)).await
     }
 
+    /// The start of a call whose first attempt is made by someone else (the
+    /// tower layer, which has its request in hand): counts the call and
+    /// deposits into the budget as [`call_async`](Self::call_async) does;
+    /// returns the deadline.
+    #[cfg(feature = "tower")]
+    #[inline]
+    pub(crate) fn begin_call(&self) -> Option<Tick> {
+        Run::begin(self)
+    }
+
+    /// A call begun with [`begin_call`](Self::begin_call): its first
+    /// attempt `first` raced against the deadline, then every retry as
+    /// [`run_async`](Self::run_async) makes them, in a future that owns
+    /// the handle to the retry.
+    #[cfg(feature = "tower")]
+    pub(crate) async fn finish_owned<R, T, X, F, Fut, First>(
+        retry: R,
+        deadline: Option<Tick>,
+        first: First,
+        f: F,
+        transient: impl Fn(&Self, &X) -> bool,
+        hint: impl Fn(&Self, &X) -> Option<Duration>,
+    ) -> Result<T, RetryError<X>>
+    where
+        R: Deref<Target = Self>,
+        First: Future<Output = Result<T, X>>,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, X>>,
+    {
+        let this: &Self = &retry;
+        #[cfg(feature = "metrics")]
+        let _timer = this.call_timer(deadline);
+        let result = match deadline {
+            None => first.await,
+            Some(at) => {
+                let mut attempt = pin!(first);
+                let raced = Within {
+                    attempt: attempt.as_mut(),
+                    timer: None,
+                    at,
+                    clock: &this.clock,
+                }
+                .await;
+                match raced {
+                    Some(result) => result,
+                    None => return Err(elapsed(&Run::resume(this, deadline))),
+                }
+            }
+        };
+        let error = match result {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let run = Run::resume(this, deadline);
+        this.retry_loop(run, f, error, transient, hint).await
+    }
+
     /// Every attempt after the first.
     async fn retry_loop<T, X, F, Fut>(
         &self,
