@@ -1,23 +1,103 @@
-//! `mend`, the process supervisor daemon.
-//!
-//! Today it answers `--help` and `--version`; the daemon itself (config,
-//! processes, probes, API) grows here on top of the `mend` library.
+//! `mend`, the process supervisor daemon, built on the `mend` library:
+//! `mend run CONFIG` supervises the services of a TOML file in the
+//! foreground; `mend check CONFIG` validates one without running
+//! anything. The binary is thin: config, wiring and logging; everything
+//! about processes is `mend::process`.
 
+mod config;
+mod logging;
+mod run;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+
+use config::Config;
 
 /// Self-healing process supervisor built on the mend library.
-///
-/// The daemon is not built yet; `cargo run --example breaker` shows the
-/// library's circuit breaker at work.
 #[derive(Debug, Parser)]
 #[command(name = "mend", version, about, arg_required_else_help = true)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Supervise the services of CONFIG in the foreground until SIGTERM or
+    /// SIGINT (a second one kills everything at once).
+    Run {
+        /// The config file.
+        #[arg(default_value = "mend.toml")]
+        config: PathBuf,
+        /// Where output files go (default: the config's `state_dir`, or
+        /// NAME.state beside the config).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// Log JSON lines instead of human-readable ones.
+        #[arg(long)]
+        log_json: bool,
+        /// Stop by itself after this long ("30s", "2m").
+        #[arg(long = "for", value_parser = humantime::parse_duration)]
+        run_for: Option<Duration>,
+    },
+    /// Check CONFIG (keys, values, users, environment files) without
+    /// running anything.
+    Check {
+        /// The config file.
+        config: PathBuf,
+    },
+}
 
 fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { config } => match Config::load(&config, None) {
+            Ok(config) => {
+                let names: Vec<&str> = config.services.iter().map(|s| s.name()).collect();
+                println!(
+                    "{}: ok, {} services: {}",
+                    config.file.display(),
+                    names.len(),
+                    names.join(", ")
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(run::FAILED)
+            }
+        },
+        Command::Run {
+            config,
+            state_dir,
+            log_json,
+            run_for,
+        } => {
+            logging::init(log_json);
+            let config = match Config::load(&config, state_dir.as_deref()) {
+                Ok(config) => config,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    return ExitCode::from(run::FAILED);
+                }
+            };
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    tracing::error!("starting the runtime: {e}");
+                    return ExitCode::from(run::FAILED);
+                }
+            };
+            runtime.block_on(run::run(config, run_for))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -45,5 +125,7 @@ mod tests {
             bare.kind(),
             ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
         );
+        assert!(Cli::try_parse_from(["mend", "run", "x.toml", "--for", "soon"]).is_err());
+        assert!(Cli::try_parse_from(["mend", "run", "x.toml", "--for", "15s"]).is_ok());
     }
 }

@@ -101,6 +101,9 @@ impl fmt::Display for ProcessEvent {
             ProcessChange::Killed { grace } => {
                 write!(f, "still running {grace:?} after the stop signal: killed")
             }
+            ProcessChange::Restarting { delay, attempt } if delay.is_zero() => {
+                write!(f, "restarting at once (restart {attempt} in a row)")
+            }
             ProcessChange::Restarting { delay, attempt } => {
                 write!(f, "restarting in {delay:.1?} (restart {attempt} in a row)")
             }

@@ -1,0 +1,106 @@
+//! The daemon's config file: TOML, one table per service, in systemd's
+//! words where users know them. Read, checked and turned into the
+//! library's [`ServiceSpec`]s here; every refusal names the file, the
+//! line and the key, and says what was expected.
+//!
+//! `mend.toml` at the workspace root documents every key with its default.
+
+mod envfile;
+mod error;
+mod service;
+mod values;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use mend::process::{Isolation, ServiceSpec};
+use serde::Deserialize;
+
+pub(crate) use error::ConfigFileError;
+use service::ServiceConfig;
+
+/// A config file, read and checked.
+#[derive(Debug)]
+pub(crate) struct Config {
+    /// Where it was read from.
+    pub(crate) file: PathBuf,
+    /// The supervisor's name (it names its cgroup).
+    pub(crate) name: String,
+    /// Where output files (and, later, mend's own state) go.
+    pub(crate) state_dir: PathBuf,
+    /// cgroups where possible, or process groups.
+    pub(crate) isolation: Isolation,
+    /// The services, in start order.
+    pub(crate) services: Vec<ServiceSpec>,
+}
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    mend: Settings,
+    #[serde(default)]
+    services: IndexMap<String, ServiceConfig>,
+}
+
+/// The `[mend]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    name: Option<String>,
+    state_dir: Option<PathBuf>,
+    #[serde(default)]
+    isolation: values::IsolationChoice,
+}
+
+impl Config {
+    /// Reads and checks `file`; `state_dir` overrides the file's.
+    pub(crate) fn load(file: &Path, state_dir: Option<&Path>) -> Result<Config, ConfigFileError> {
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "the config file, not checkpoint I/O"
+        )]
+        let text =
+            std::fs::read_to_string(file).map_err(|e| ConfigFileError::unreadable(file, &e))?;
+        Config::parse(file, &text, state_dir)
+    }
+
+    /// Checks `text`, read from `file`.
+    pub(crate) fn parse(
+        file: &Path,
+        text: &str,
+        state_dir: Option<&Path>,
+    ) -> Result<Config, ConfigFileError> {
+        let parsed: File = error::deserialize(file, text)?;
+        let base = file.parent().unwrap_or(Path::new(".")).to_owned();
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("mend")
+            .to_owned();
+        let name = parsed.mend.name.unwrap_or(stem);
+        let state_dir = match (state_dir, parsed.mend.state_dir) {
+            (Some(dir), _) => dir.to_owned(),
+            (None, Some(dir)) => base.join(dir),
+            (None, None) => base.join(format!("{name}.state")),
+        };
+        let mut services = Vec::with_capacity(parsed.services.len());
+        for (service, config) in parsed.services {
+            let spec = config
+                .into_spec(&service, &base, &state_dir)
+                .map_err(|e| e.locate(file, text, &service))?;
+            services.push(spec);
+        }
+        Ok(Config {
+            file: file.to_owned(),
+            name,
+            state_dir,
+            isolation: parsed.mend.isolation.into(),
+            services,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

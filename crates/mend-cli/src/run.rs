@@ -1,0 +1,108 @@
+//! `mend run`: the supervisor in the foreground. It becomes a child
+//! subreaper (it owns every process it starts, and the orphans they
+//! leave), starts the config's services through `mend::process`, and
+//! stops them all, in reverse start order, each with its grace, at
+//! SIGTERM or SIGINT (or when `--for` runs out). A second signal kills
+//! everything at once.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use mend::process::{Backend, OrphanReaper, ProcessSupervisor};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::Config;
+
+/// How a run ends.
+pub(crate) const STOPPED: u8 = 0;
+/// A second signal cut the stop short: everything was killed.
+pub(crate) const FORCED: u8 = 2;
+/// mend could not start.
+pub(crate) const FAILED: u8 = 1;
+
+/// Runs the services of `config` until a signal or `run_for`.
+pub(crate) async fn run(config: Config, run_for: Option<Duration>) -> ExitCode {
+    match supervise(config, run_for).await {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::from(FAILED)
+        }
+    }
+}
+
+async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<u8> {
+    use anyhow::Context as _;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let reaper = OrphanReaper::start().context("becoming a child subreaper")?;
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the daemon's state directory, not a checkpoint"
+    )]
+    std::fs::create_dir_all(&config.state_dir).with_context(|| {
+        format!(
+            "creating the state directory {}",
+            config.state_dir.display()
+        )
+    })?;
+    let count = config.services.len();
+    let mut builder = ProcessSupervisor::builder(&config.name).isolation(config.isolation.clone());
+    for spec in config.services {
+        builder = builder.service(spec);
+    }
+    let handle = builder
+        .build()
+        .context("the supervisor")?
+        .start()
+        .context("starting the supervisor")?;
+    let isolation = match handle.backend() {
+        Backend::Cgroup(dir) => format!("a cgroup each, under {}", dir.display()),
+        _ => "a process group each (a descendant that calls setsid escapes)".to_owned(),
+    };
+    tracing::info!(
+        "mend {}: {count} services from {}, output in {}, {isolation}",
+        env!("CARGO_PKG_VERSION"),
+        config.file.display(),
+        config.state_dir.join("logs").display(),
+    );
+
+    let why = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+        () = sleep_for(run_for) => "the --for time ran out",
+    };
+    tracing::info!(
+        "{why}: stopping every service in reverse start order, each with its grace (a second signal kills everything now)"
+    );
+    let shutdown = handle.shutdown();
+    tokio::pin!(shutdown);
+    let code = tokio::select! {
+        () = &mut shutdown => STOPPED,
+        _ = terminate.recv() => FORCED,
+        _ = interrupt.recv() => FORCED,
+    };
+    if code == FORCED {
+        tracing::warn!("second signal: killing every service's processes at once");
+        handle.kill_all();
+        shutdown.await;
+    }
+    reaper.reap_now();
+    tracing::info!(
+        orphans_reaped = reaper.reaped(),
+        "{}",
+        if code == STOPPED {
+            "every service stopped"
+        } else {
+            "every service killed"
+        }
+    );
+    Ok(code)
+}
+
+async fn sleep_for(run_for: Option<Duration>) {
+    match run_for {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,324 @@
+//! `mend run` and `mend check` as a user runs them: the real binary, a
+//! config file written by the test, hostile services, signals; processes
+//! counted in `/proc` by a marker in their environment, never by asking
+//! mend. Waits are on conditions with generous deadlines.
+
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    reason = "tests read /proc, write configs and wait for real processes"
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process};
+use serde_json::Value;
+
+const MEND: &str = env!("CARGO_BIN_EXE_mend");
+
+/// A `mend run` in a temporary directory, its JSON log lines collected.
+struct Daemon {
+    child: Child,
+    dir: tempfile::TempDir,
+    lines: Arc<Mutex<Vec<Value>>>,
+    marker: String,
+}
+
+impl Daemon {
+    /// Writes `services` (TOML tables; `@MARKER@` is replaced by a marker
+    /// that every service's environment gets) and runs mend on it.
+    fn start(test: &str, services: &str) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = format!("{test}-{}", std::process::id());
+        let config = dir.path().join("mend.toml");
+        std::fs::write(&config, services.replace("@MARKER@", &marker)).unwrap();
+        let mut child = Command::new(MEND)
+            .args(["run", "--log-json"])
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let value = serde_json::from_str(&line).unwrap_or(Value::String(line));
+                sink.lock().unwrap().push(value);
+            }
+        });
+        Daemon {
+            child,
+            dir,
+            lines,
+            marker,
+        }
+    }
+
+    /// Waits for a log line whose message contains every one of `words`
+    /// (and, if given, is about `service`); the message.
+    fn wait_log(&self, service: Option<&str>, words: &[&str]) -> String {
+        let mut found = None;
+        wait(
+            &format!("a log line with {words:?} about {service:?}"),
+            || {
+                found = self.lines.lock().unwrap().iter().find_map(|line| {
+                    let message = line.get("message")?.as_str()?;
+                    let about = line.get("service").and_then(Value::as_str);
+                    (service.is_none_or(|s| about == Some(s))
+                        && words.iter().all(|w| message.contains(w)))
+                    .then(|| message.to_owned())
+                });
+                found.is_some()
+            },
+        );
+        found.unwrap()
+    }
+
+    /// The pid a `started (pid N)` line gave `service`.
+    fn pid_of(&self, service: &str) -> i32 {
+        let message = self.wait_log(Some(service), &["started (pid "]);
+        message
+            .split("pid ")
+            .nth(1)
+            .and_then(|rest| rest.trim_end_matches(')').split([')', ',']).next())
+            .and_then(|pid| pid.parse().ok())
+            .unwrap_or_else(|| panic!("no pid in {message:?}"))
+    }
+
+    fn signal(&self, signal: Signal) {
+        kill_process(Pid::from_raw(self.child.id() as i32).unwrap(), signal).unwrap();
+    }
+
+    fn wait_exit(&mut self) -> ExitStatus {
+        let mut status = None;
+        wait("mend exits", || {
+            status = self.child.try_wait().unwrap();
+            status.is_some()
+        });
+        status.unwrap()
+    }
+
+    /// The live processes of this daemon's services.
+    fn live(&self) -> Vec<i32> {
+        live(&self.marker)
+    }
+
+    fn logs(&self) -> PathBuf {
+        self.dir.path().join("mend.state/logs")
+    }
+
+    fn log_text(&self) -> String {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        for pid in live(&self.marker) {
+            let _ = kill_process(Pid::from_raw(pid).unwrap(), Signal::KILL);
+        }
+    }
+}
+
+/// Waits until `done`, or fails after 30 s saying `what`.
+fn wait(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Live processes carrying `marker` in their environment.
+fn live(marker: &str) -> Vec<i32> {
+    let needle = format!("MEND_TEST_MARKER={marker}\0");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+        .collect()
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+const HOSTILE: &str = r#"
+[services.crasher]
+shell = "exit 3"
+start_limit_burst = 2
+restart_delay = "1ms"
+environment = { MEND_TEST_MARKER = "@MARKER@" }
+
+[services.stubborn]
+shell = "trap '' TERM; sleep 600 & wait"
+stop_grace = "300ms"
+environment = { MEND_TEST_MARKER = "@MARKER@" }
+
+[services.forker]
+shell = "sleep 600 & sleep 600 & (setsid sh -c 'sleep 600 & wait' &); wait"
+environment = { MEND_TEST_MARKER = "@MARKER@" }
+
+[services.flood]
+shell = "exec tr -d '\\n' < /dev/zero"
+log_max_bytes = 1048576
+log_keep = 2
+environment = { MEND_TEST_MARKER = "@MARKER@" }
+
+[services.migrate]
+type = "oneshot"
+shell = "exit 3"
+success_exit_codes = [0, 3]
+environment = { MEND_TEST_MARKER = "@MARKER@" }
+
+[services.broken-migration]
+type = "oneshot"
+shell = "exit 4"
+environment = { MEND_TEST_MARKER = "@MARKER@" }
+
+[services.unprivileged]
+command = ["sleep", "600"]
+user = "nobody"
+environment = { MEND_TEST_MARKER = "@MARKER@" }
+"#;
+
+#[test]
+fn hostile_services_are_harmless() {
+    let mut mend = Daemon::start("hostile", HOSTILE);
+    // A crash loop gives up at its intensity and says why.
+    let gave_up = mend.wait_log(
+        Some("crasher"),
+        &["gave up", "3 restarts", "more than the 2 allowed"],
+    );
+    assert!(gave_up.contains("until started by hand"), "{gave_up}");
+    mend.wait_log(Some("crasher"), &["failed", "exited with code 3"]);
+    // A one-shot's exit code decides its success.
+    mend.wait_log(Some("migrate"), &["ended: exited with code 3"]);
+    mend.wait_log(Some("broken-migration"), &["failed: exited with code 4"]);
+    // Running as a user drops privileges.
+    let pid = mend.pid_of("unprivileged");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    assert_eq!(
+        uid.split_whitespace().skip(1).collect::<Vec<_>>(),
+        ["65534"; 4]
+    );
+    // A flood keeps the disk bounded: far less on disk than it wrote.
+    let logs = mend.logs();
+    let mut peak = 0;
+    wait("the flood is rotated", || {
+        peak = peak.max(dir_size(&logs));
+        logs.join("flood.out.2").exists()
+    });
+    for _ in 0..100 {
+        peak = peak.max(dir_size(&logs));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(peak < 512 << 20, "peak {peak} bytes of logs");
+    // Everything is up: sh, sleeps, the escapee, the stubborn pair.
+    wait("the forker's five processes run", || mend.live().len() >= 8);
+
+    mend.signal(Signal::TERM);
+    let status = mend.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", mend.log_text());
+    mend.wait_log(Some("stubborn"), &["killed"]);
+    mend.wait_log(None, &["every service stopped"]);
+    // Nothing is left: grandchildren, the setsid escapee (cgroups), the
+    // stubborn one.
+    assert_eq!(mend.live(), Vec::<i32>::new(), "{}", mend.log_text());
+}
+
+#[test]
+fn a_second_signal_kills_everything_at_once() {
+    let mut mend = Daemon::start(
+        "forced",
+        r#"
+[services.patient]
+shell = "trap '' TERM; sleep 600 & wait"
+stop_grace = "1h"
+environment = { MEND_TEST_MARKER = "@MARKER@" }
+"#,
+    );
+    wait("it runs", || mend.live().len() >= 2);
+    mend.signal(Signal::TERM);
+    mend.wait_log(None, &["SIGTERM: stopping every service"]);
+    mend.signal(Signal::INT);
+    let status = mend.wait_exit();
+    assert_eq!(status.code(), Some(2), "{}", mend.log_text());
+    mend.wait_log(None, &["killing every service's processes at once"]);
+    assert_eq!(mend.live(), Vec::<i32>::new());
+}
+
+#[test]
+fn check_accepts_a_good_config_and_refuses_a_bad_one_naming_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "[services.web]\ncommand = [\"sleep\", \"1\"]\n[services.db]\nshell = \"true\"\n",
+    )
+    .unwrap();
+    let out = Command::new(MEND).arg("check").arg(&good).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok, 2 services: web, db"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[services.web]\ncommand = [\"x\"]\nrestart = \"sometimes\"\n",
+    )
+    .unwrap();
+    for args in [vec!["check"], vec!["run"]] {
+        let out = Command::new(MEND).args(&args).arg(&bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "{}:3:11: `services.web.restart`: unknown variant `sometimes`",
+                bad.display()
+            )),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_documented_config_checks() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mend.toml");
+    let out = Command::new(MEND)
+        .arg("check")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
