@@ -5,6 +5,7 @@
 //! about processes is `mend::process`.
 
 mod config;
+mod demo;
 mod logging;
 mod run;
 
@@ -49,11 +50,15 @@ enum Command {
         /// The config file.
         config: PathBuf,
     },
+    /// Small programs for the demo config and the tests.
+    #[command(subcommand)]
+    Demo(demo::Demo),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(demo) => demo::run(demo),
         Command::Check { config } => match Config::load(&config, None) {
             Ok(config) => {
                 let names: Vec<&str> = config.services.iter().map(|s| s.name()).collect();

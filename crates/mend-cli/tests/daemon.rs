@@ -322,3 +322,87 @@ fn the_documented_config_checks() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A port free on 127.0.0.1 now (bound to 0, then released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn an_http_service_that_wedges_is_restarted_and_gates_its_dependent() {
+    let port = free_port();
+    let mut mend = Daemon::start(
+        "probed",
+        &format!(
+            r#"
+[services.worker]
+shell = "sleep 600"
+after = ["web"]
+environment = {{ MEND_TEST_MARKER = "@MARKER@" }}
+
+[services.web]
+command = ["{MEND}", "demo", "http", "--listen", "127.0.0.1:{port}", "--hang-after", "1s"]
+stop_grace = "500ms"
+restart_delay = "10ms"
+liveness = {{ http = "http://127.0.0.1:{port}/", period = "200ms", timeout = "200ms", failure_threshold = 2 }}
+readiness = {{ tcp = "127.0.0.1:{port}", period = "100ms" }}
+environment = {{ MEND_TEST_MARKER = "@MARKER@" }}
+"#
+        ),
+    );
+    // web starts first (worker waits for it), and worker only once web is
+    // ready.
+    mend.wait_log(Some("worker"), &["started (pid"]);
+    let lines = mend.log_text();
+    let web_started = lines.find("service web: started").unwrap();
+    let worker_started = lines.find("service worker: started").unwrap();
+    assert!(web_started < worker_started, "{lines}");
+    // web wedges after 1 s; its liveness probe catches it and it restarts.
+    mend.wait_log(Some("web"), &["liveness probe failed"]);
+    mend.wait_log(Some("web"), &["started again"]);
+    mend.signal(Signal::TERM);
+    assert_eq!(mend.wait_exit().code(), Some(0), "{}", mend.log_text());
+    assert_eq!(mend.live(), Vec::<i32>::new());
+}
+
+#[test]
+fn after_cycles_and_probe_mistakes_are_refused_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[services.a]\nshell = \"true\"\nafter = [\"b\"]\n[services.b]\nshell = \"true\"\nafter = [\"a\"]\n",
+            ":3:1: `services.a.after`: a -> b -> a",
+        ),
+        (
+            "[services.a]\nshell = \"true\"\nafter = [\"ghost\"]\n",
+            ":3:1: `services.a.after`: a -> ghost",
+        ),
+        (
+            "[services.a]\nshell = \"true\"\nliveness = { http = \"x\", tcp = \"127.0.0.1:1\" }\n",
+            ":3:1: `services.a.liveness`: expected exactly one of",
+        ),
+        (
+            "[services.a]\nshell = \"true\"\nreadiness = { tcp = \"localhost\" }\n",
+            ":3:1: `services.a.readiness`: invalid `tcp` address",
+        ),
+        (
+            "[services.a]\nshell = \"true\"\nliveness = { exec = [\"true\"], period = \"0s\" }\n",
+            ":3:1: `services.a.liveness`: invalid value 0ns",
+        ),
+    ];
+    for (text, expected) in cases {
+        let file = dir.path().join("deps.toml");
+        std::fs::write(&file, text).unwrap();
+        let out = Command::new(MEND).arg("check").arg(&file).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{}{expected}", file.display())),
+            "{text}\n{stderr}"
+        );
+    }
+}

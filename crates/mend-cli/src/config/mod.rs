@@ -92,6 +92,20 @@ impl Config {
                 .map_err(|e| e.locate(file, text, &service))?;
             services.push(spec);
         }
+        // What only the whole set can tell: `after` naming a service that
+        // does not exist, and cycles (the supervisor's builder checks both
+        // and names both ends).
+        let mut check = mend::process::ProcessSupervisor::builder(&name);
+        for spec in &services {
+            check = check.service(spec.clone());
+        }
+        if let Err(e) = check.build() {
+            let service = e.value.split(" -> ").next().unwrap_or_default().to_owned();
+            return Err(
+                error::KeyError::new("after", format!("{}: {}", e.value, e.expected))
+                    .locate(file, text, &service),
+            );
+        }
         Ok(Config {
             file: file.to_owned(),
             name,

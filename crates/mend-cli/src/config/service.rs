@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use indexmap::IndexMap;
+use mend::health::{CommandCheck, HealthCheck, HttpCheck, Kind, Probe, TcpCheck};
 use mend::process::{LogFiles, Output, Resource, ServiceSpec, credentials_for};
 use mend::retry::{Backoff, Jitter};
 use mend::supervise::RestartPlan;
@@ -46,6 +47,77 @@ pub(crate) struct ServiceConfig {
     autostart: bool,
     log_max_bytes: Option<u64>,
     log_keep: Option<u32>,
+    #[serde(default)]
+    after: Vec<String>,
+    liveness: Option<ProbeConfig>,
+    readiness: Option<ProbeConfig>,
+    startup: Option<ProbeConfig>,
+}
+
+/// A probe's table: one of `http`, `tcp`, `exec`, and Kubernetes' settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProbeConfig {
+    http: Option<String>,
+    tcp: Option<String>,
+    exec: Option<Vec<String>>,
+    period: Option<HumanDuration>,
+    timeout: Option<HumanDuration>,
+    initial_delay: Option<HumanDuration>,
+    failure_threshold: Option<u32>,
+    success_threshold: Option<u32>,
+}
+
+impl ProbeConfig {
+    fn into_probe(self, service: &str, kind: Kind, key: &'static str) -> Result<Probe, KeyError> {
+        let mut probe = match (self.http, self.tcp, self.exec) {
+            (Some(url), None, None) => {
+                let check = HttpCheck::get(&url)
+                    .map_err(|e| KeyError::new(key, format!("invalid `http` URL {url:?}: {e}")))?;
+                probe_of(kind, service, "http", check)
+            }
+            (None, Some(addr), None) => {
+                let addr: std::net::SocketAddr = addr.parse().map_err(|_| {
+                    KeyError::new(key, format!("invalid `tcp` address {addr:?}: expected an IP and port such as \"127.0.0.1:5432\""))
+                })?;
+                probe_of(kind, service, "tcp", TcpCheck::new(addr))
+            }
+            (None, None, Some(argv)) if !argv.is_empty() => {
+                probe_of(kind, service, "exec", CommandCheck::new(argv))
+            }
+            _ => {
+                return Err(KeyError::new(
+                    key,
+                    "expected exactly one of `http` (a URL), `tcp` (an address) or `exec` (an argv)",
+                ));
+            }
+        };
+        if let Some(d) = self.period {
+            probe = probe.period(d.0);
+        }
+        if let Some(d) = self.timeout {
+            probe = probe.timeout(d.0);
+        }
+        if let Some(d) = self.initial_delay {
+            probe = probe.initial_delay(d.0);
+        }
+        if let Some(n) = self.failure_threshold {
+            probe = probe.failure_threshold(n);
+        }
+        if let Some(n) = self.success_threshold {
+            probe = probe.success_threshold(n);
+        }
+        Ok(probe)
+    }
+}
+
+/// A probe of `kind` of `service`'s `measurement` over `check`.
+fn probe_of(kind: Kind, service: &str, measurement: &str, check: impl HealthCheck) -> Probe {
+    match kind {
+        Kind::Liveness => Probe::liveness(service, measurement, check),
+        Kind::Readiness => Probe::readiness(service, measurement, check),
+        _ => Probe::startup(service, measurement, check),
+    }
 }
 
 fn yes() -> bool {
@@ -80,7 +152,16 @@ impl ServiceConfig {
                     "expected a program and its arguments, such as [\"nginx\", \"-g\", \"daemon off;\"]",
                 ));
             }
-            (Some(argv), None) => argv,
+            (Some(mut argv), None) => {
+                // `mend` as the program is this binary, with its demo
+                // programs, wherever it was built or installed.
+                if argv[0] == "mend"
+                    && let Ok(me) = std::env::current_exe()
+                {
+                    argv[0] = me.to_string_lossy().into_owned();
+                }
+                argv
+            }
             (None, Some(script)) => vec!["/bin/sh".into(), "-c".into(), script],
         };
         let oneshot = self.kind == ServiceType::Oneshot;
@@ -139,6 +220,21 @@ impl ServiceConfig {
         for (key, value) in self.environment {
             builder = builder.env(key, value);
         }
+        for (kind, key, probe) in [
+            (Kind::Liveness, "liveness", self.liveness),
+            (Kind::Readiness, "readiness", self.readiness),
+            (Kind::Startup, "startup", self.startup),
+        ] {
+            if let Some(probe) = probe {
+                builder = builder.probe(probe.into_probe(name, kind, key)?);
+            }
+        }
+        if !self.after.is_empty() {
+            builder = builder.after(self.after);
+        }
+        if oneshot {
+            builder = builder.oneshot();
+        }
         if let Some(n) = self.limit_nofile {
             builder = builder.limit(Resource::Nofile, Some(n), Some(n));
         }
@@ -182,6 +278,16 @@ impl ServiceConfig {
                 "limit" => "limit_nofile",
                 "output.max_bytes" => "log_max_bytes",
                 "output.keep" => "log_keep",
+                "after" => "after",
+                "period" | "timeout" | "failure_threshold" | "success_threshold" => {
+                    if e.component.starts_with("liveness") {
+                        "liveness"
+                    } else if e.component.starts_with("readiness") {
+                        "readiness"
+                    } else {
+                        "startup"
+                    }
+                }
                 f if f.starts_with("backoff") => "restart_delay",
                 _ => "",
             };

@@ -184,6 +184,29 @@ impl Probe {
         self.recovery.as_ref()?.action.as_ref()
     }
 
+    /// A copy for `component`, without a recovery (the process supervisor
+    /// builds one per run of a service, with a recovery of its own).
+    #[cfg(feature = "process")]
+    pub(crate) fn copy_for(&self, component: &Arc<str>) -> Probe {
+        Probe {
+            component: component.clone(),
+            measurement: self.measurement.clone(),
+            kind: self.kind,
+            period: self.period,
+            timeout: self.timeout,
+            initial_delay: self.initial_delay,
+            failure_threshold: self.failure_threshold,
+            success_threshold: self.success_threshold,
+            check: self.check.clone(),
+            recovery: None,
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
     /// The report's key: `"component:measurement"`.
     pub fn key(&self) -> String {
         format!("{}:{}", self.component, self.measurement)

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::exit::ExitReason;
 use crate::clock::Timestamp;
+use crate::health::Kind;
 #[cfg(feature = "tracing")]
 use crate::observe::log_at;
 use crate::observe::{AreaEvent, Level};
@@ -49,6 +50,12 @@ pub enum ProcessChange {
         failed_start: bool,
         /// How long it ran.
         ran_for: Duration,
+    },
+    /// A liveness probe turned unhealthy, or a startup probe ran out of
+    /// budget: the run is stopped, and counts as a failure.
+    ProbeFailed {
+        /// Which kind of probe.
+        kind: Kind,
     },
     /// Something of it outlived the stop grace and was killed.
     Killed {
@@ -97,6 +104,15 @@ impl fmt::Display for ProcessEvent {
                     (Exit::Stopped, _) => "stopped",
                 };
                 write!(f, "{how}: {reason} after {ran_for:.1?}")
+            }
+            ProcessChange::ProbeFailed {
+                kind: Kind::Startup,
+            } => f.write_str("its startup probe ran out of budget: stopping it, a failed start"),
+            ProcessChange::ProbeFailed { kind } => {
+                write!(
+                    f,
+                    "its {kind} probe failed: stopping it, to restart it as after a crash"
+                )
             }
             ProcessChange::Killed { grace } => {
                 write!(f, "still running {grace:?} after the stop signal: killed")
@@ -147,6 +163,7 @@ impl AreaEvent for ProcessEvent {
                 exit: Exit::Failed, ..
             }
             | ProcessChange::Restarting { .. }
+            | ProcessChange::ProbeFailed { .. }
             | ProcessChange::Killed { .. } => Level::Warn,
             ProcessChange::GaveUp { .. } => Level::Error,
             _ => Level::Info,

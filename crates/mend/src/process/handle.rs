@@ -32,6 +32,15 @@ pub enum ProcessError {
     /// The service's task has ended (the supervisor shut down).
     #[error("service `{0}` is no longer supervised")]
     Ended(String),
+    /// A service added at run time starts after one that does not exist
+    /// (services it starts after must be added first).
+    #[error("service `{service}` starts after `{after}`, which does not exist")]
+    UnknownDependency {
+        /// The service added.
+        service: String,
+        /// The name it gave in `after`.
+        after: String,
+    },
 }
 
 /// Reads and steers a running [`ProcessSupervisor`](super::ProcessSupervisor);
@@ -50,7 +59,13 @@ struct Entry {
     cgroup: Option<Cgroup>,
 }
 
-type SpawnService = dyn Fn(ServiceSpec, Option<Cgroup>, Arc<Shared>, mpsc::UnboundedReceiver<Command>) -> JoinHandle<()>
+type SpawnService = dyn Fn(
+        ServiceSpec,
+        Vec<(Arc<str>, Arc<Shared>)>,
+        Option<Cgroup>,
+        Arc<Shared>,
+        mpsc::UnboundedReceiver<Command>,
+    ) -> JoinHandle<()>
     + Send
     + Sync;
 
@@ -76,11 +91,13 @@ impl Inner {
         let rotations = Arc::new(Rotations::default());
         let supervisor = name.clone();
         let spawn = move |spec: ServiceSpec,
+                          deps: Vec<(Arc<str>, Arc<Shared>)>,
                           cgroup: Option<Cgroup>,
                           shared: Arc<Shared>,
                           commands: mpsc::UnboundedReceiver<Command>| {
             let task = ServiceTask {
                 supervisor: supervisor.clone(),
+                deps,
                 spec,
                 cgroup,
                 clock: clock.clone(),
@@ -108,6 +125,16 @@ impl Inner {
         if services.iter().any(|e| e.name == spec.name) {
             return Err(ProcessError::DuplicateService(spec.name.to_string()));
         }
+        let mut deps = Vec::with_capacity(spec.after.len());
+        for name in &spec.after {
+            let entry = services.iter().find(|e| e.name == *name).ok_or_else(|| {
+                ProcessError::UnknownDependency {
+                    service: spec.name.to_string(),
+                    after: name.to_string(),
+                }
+            })?;
+            deps.push((name.clone(), entry.shared.clone()));
+        }
         let cgroup = match &self.cgroup {
             Some(parent) => match parent.child(&spec.name) {
                 Ok(cgroup) => Some(cgroup),
@@ -131,10 +158,12 @@ impl Inner {
             status: Mutex::new(initial_status(&spec, backend_of(cgroup.as_ref()))),
             rotation,
             halted: self.halted.clone(),
+            probes: Mutex::new(None),
+            oneshot: spec.oneshot,
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let name = spec.name.clone();
-        let task = (self.spawn)(spec, cgroup.clone(), shared.clone(), rx);
+        let task = (self.spawn)(spec, deps, cgroup.clone(), shared.clone(), rx);
         services.push(Arc::new(Entry {
             name,
             commands: tx,

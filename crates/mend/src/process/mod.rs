@@ -97,6 +97,6 @@ pub use proc_stat::ProcessIdentity;
 pub use reaper::OrphanReaper;
 pub use rustix::process::{Resource, Signal};
 pub use spec::{ServiceSpec, ServiceSpecBuilder};
-pub use status::{Backend, ExitTally, ServiceState, ServiceStatus};
+pub use status::{Backend, ExitTally, ProbeHealth, ServiceState, ServiceStatus};
 pub use supervisor::{Isolation, ProcessSupervisor, ProcessSupervisorBuilder};
 pub use user::{Credentials, credentials_for};

@@ -17,8 +17,9 @@ use super::event::{ProcessChange, ProcessEvent};
 use super::exit::ExitReason;
 use super::output::RotationStats;
 use super::spec::ServiceSpec;
-use super::status::{Backend, ServiceState, ServiceStatus};
+use super::status::{Backend, ProbeHealth, ServiceState, ServiceStatus};
 use crate::clock::{Clock, Tick};
+use crate::health::{Kind, Monitor, MonitorHandle};
 use crate::observe::Subscribers;
 use crate::supervise::{Decision, Exit, RestartMachine};
 
@@ -41,6 +42,9 @@ pub(crate) enum Command {
 /// What ended a watch over a running process.
 enum Ended {
     Exited(ExitReason, Duration),
+    /// A liveness probe failed, or a startup probe ran out of budget: the
+    /// run was stopped, and counts as a failure.
+    ProbeFailed(Kind, ExitReason, Duration),
     StoppedByHand,
     RestartByHand,
     Shutdown(Option<oneshot::Sender<()>>),
@@ -54,6 +58,48 @@ pub(crate) struct Shared {
     /// Set by `kill_all`, for every service of a supervisor: start nothing
     /// more, ever.
     pub(crate) halted: Arc<AtomicBool>,
+    /// The current run's probes, while it has any.
+    pub(crate) probes: Mutex<Option<Arc<dyn ProbeView>>>,
+    /// Whether it is a one-shot (ready once it ended with success).
+    pub(crate) oneshot: bool,
+}
+
+impl std::fmt::Debug for dyn ProbeView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.probes()).finish()
+    }
+}
+
+/// What a running monitor tells about a service's probes.
+pub(crate) trait ProbeView: Send + Sync {
+    /// Readiness and startup probes all healthy, liveness not failing.
+    fn ready(&self) -> bool;
+    /// Each probe's health.
+    fn probes(&self) -> Vec<ProbeHealth>;
+}
+
+struct Probes<C> {
+    monitor: MonitorHandle<C>,
+    kinds: Vec<(String, Kind)>,
+}
+
+impl<C: Clock + Send + Sync + 'static> ProbeView for Probes<C> {
+    fn ready(&self) -> bool {
+        self.monitor.readyz()
+    }
+
+    fn probes(&self) -> Vec<ProbeHealth> {
+        self.kinds
+            .iter()
+            .filter_map(|(key, kind)| {
+                Some(ProbeHealth {
+                    key: key.clone(),
+                    kind: *kind,
+                    health: self.monitor.health(key)?,
+                })
+            })
+            .collect()
+    }
 }
 
 impl Shared {
@@ -64,12 +110,39 @@ impl Shared {
             status.rotated_bytes = stats.rotated_bytes();
             status.rotation_lost_bytes = stats.lost_bytes();
         }
+        let probes = self.probes.lock().clone();
+        status.ready = if self.oneshot {
+            status.state == ServiceState::Exited && status.last_exit_normal
+        } else {
+            status.state == ServiceState::Running && probes.as_ref().is_none_or(|p| p.ready())
+        };
+        status.probes = probes.map(|p| p.probes()).unwrap_or_default();
         status
+    }
+
+    /// Why it is not ready, for a service waiting on it.
+    fn not_ready_because(&self, name: &str) -> Option<String> {
+        let status = self.snapshot();
+        if status.ready {
+            return None;
+        }
+        let why = match status.state {
+            ServiceState::GaveUp => "gave up",
+            ServiceState::Exited if self.oneshot => "failed",
+            ServiceState::Exited => "exited",
+            ServiceState::Stopped | ServiceState::Stopping => "stopped",
+            ServiceState::Waiting => "waiting itself",
+            ServiceState::Running => "not ready yet",
+            _ => "restarting",
+        };
+        Some(format!("{name} ({why})"))
     }
 }
 
 pub(crate) struct ServiceTask<C> {
     pub(crate) supervisor: Arc<str>,
+    /// The services it starts after.
+    pub(crate) deps: Vec<(Arc<str>, Arc<Shared>)>,
     pub(crate) spec: ServiceSpec,
     /// The service's cgroup, or `None` for a process group.
     pub(crate) cgroup: Option<Cgroup>,
@@ -79,7 +152,7 @@ pub(crate) struct ServiceTask<C> {
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
 }
 
-impl<C: Clock> ServiceTask<C> {
+impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
     pub(crate) async fn run(mut self) {
         let mut machine = self.fresh_machine();
         let mut wanted = self.spec.autostart;
@@ -114,6 +187,15 @@ impl<C: Clock> ServiceTask<C> {
                 wanted = false;
                 continue;
             }
+            match self.wait_for_deps().await {
+                Waited::Due | Waited::Now => {}
+                Waited::Stop => {
+                    self.set_state(ServiceState::Stopped);
+                    wanted = false;
+                    continue;
+                }
+                Waited::Shutdown => return,
+            }
             let (pid, ended) = match self.spawn() {
                 Ok(child) => {
                     machine.started(&self.spec.name, self.clock.coarse());
@@ -130,8 +212,9 @@ impl<C: Clock> ServiceTask<C> {
                 }
             };
             by_hand = false;
-            let (reason, ran_for) = match ended {
-                Ended::Exited(reason, ran_for) => (reason, ran_for),
+            let (reason, ran_for, probe) = match ended {
+                Ended::Exited(reason, ran_for) => (reason, ran_for, None),
+                Ended::ProbeFailed(kind, reason, ran_for) => (reason, ran_for, Some(kind)),
                 Ended::StoppedByHand => {
                     let _ = machine.exited(&self.spec.name, Exit::Stopped, self.clock.coarse());
                     wanted = false;
@@ -149,8 +232,11 @@ impl<C: Clock> ServiceTask<C> {
                     return;
                 }
             };
-            let failed_start = ran_for < self.spec.start_grace;
-            let exit = if reason.is_code_in(&self.spec.success_codes) && !failed_start {
+            let failed_start = ran_for < self.spec.start_grace || probe == Some(Kind::Startup);
+            let exit = if reason.is_code_in(&self.spec.success_codes)
+                && !failed_start
+                && probe.is_none()
+            {
                 Exit::Normal
             } else {
                 Exit::Failed
@@ -224,9 +310,65 @@ impl<C: Clock> ServiceTask<C> {
     /// Watches a running process until it ends or a request ends it.
     async fn watch(&mut self, child: Child) -> Ended {
         let started = self.clock.precise();
+        let (failed_tx, mut failed) = mpsc::unbounded_channel();
+        let _monitor = self.start_probes(failed_tx);
+        let ended = self.watch_run(child, started, &mut failed).await;
+        *self.shared.probes.lock() = None;
+        ended
+    }
+
+    /// Starts a monitor of this run's probes, if the service has any; a
+    /// failed liveness or startup probe is sent on `failed`. The monitor
+    /// stops when the returned handle is dropped.
+    fn start_probes(&self, failed: mpsc::UnboundedSender<Kind>) -> Option<MonitorHandle<C>> {
+        if self.spec.probes.is_empty() {
+            return None;
+        }
+        let mut builder = Monitor::builder().clock(self.clock.clone());
+        let mut kinds = Vec::new();
+        for template in &self.spec.probes {
+            let mut probe = template.copy_for(&self.spec.name);
+            let kind = probe.kind();
+            kinds.push((probe.key(), kind));
+            if kind != Kind::Readiness {
+                let failed = failed.clone();
+                probe = probe.recovery(move || {
+                    let _ = failed.send(kind);
+                    std::future::ready(())
+                });
+            }
+            builder = builder.probe(probe);
+        }
+        // Each probe was checked when the spec was built.
+        let monitor = builder.build().ok()?.start();
+        *self.shared.probes.lock() = Some(Arc::new(Probes {
+            monitor: monitor.clone(),
+            kinds,
+        }));
+        Some(monitor)
+    }
+
+    async fn watch_run(
+        &mut self,
+        child: Child,
+        started: Tick,
+        failed: &mut mpsc::UnboundedReceiver<Kind>,
+    ) -> Ended {
         loop {
             let command = tokio::select! {
                 _ = child.exited() => None,
+                Some(kind) = failed.recv() => {
+                    self.emit(ProcessChange::ProbeFailed { kind });
+                    let pid = child.pid;
+                    self.set_state(ServiceState::Stopping);
+                    self.finish(&child).await;
+                    let ran_for = self.clock.precise().saturating_since(started);
+                    let reason = child
+                        .reap()
+                        .unwrap_or_else(|e| ExitReason::SpawnFailed(format!("reaping: {e}")));
+                    let _ = pid;
+                    return Ended::ProbeFailed(kind, reason, ran_for);
+                }
                 command = self.commands.recv() => Some(command),
             };
             let Some(command) = command else {
@@ -299,6 +441,39 @@ impl<C: Clock> ServiceTask<C> {
         }
     }
 
+    /// Waits until every service it starts after is ready, serving
+    /// requests meanwhile; the status says what it waits for.
+    async fn wait_for_deps(&mut self) -> Waited {
+        loop {
+            let unmet: Vec<String> = self
+                .deps
+                .iter()
+                .filter_map(|(name, shared)| shared.not_ready_because(name))
+                .collect();
+            if unmet.is_empty() {
+                self.shared.status.lock().waiting_for = None;
+                return Waited::Due;
+            }
+            {
+                let mut status = self.shared.status.lock();
+                status.state = ServiceState::Waiting;
+                status.waiting_for = Some(unmet.join(", "));
+            }
+            let at = self
+                .clock
+                .coarse()
+                .saturating_add(Duration::from_millis(50));
+            match self.wait_until(at).await {
+                Waited::Due => {}
+                Waited::Now => {}
+                other => {
+                    self.shared.status.lock().waiting_for = None;
+                    return other;
+                }
+            }
+        }
+    }
+
     /// Waits out a backoff, serving requests meanwhile.
     async fn wait_until(&mut self, at: Tick) -> Waited {
         loop {
@@ -365,6 +540,7 @@ impl<C: Clock> ServiceTask<C> {
             status.pid = None;
             status.since = None;
             status.last_exit = Some(reason.clone());
+            status.last_exit_normal = exit == Exit::Normal;
         }
         self.emit(ProcessChange::Exited {
             pid,
@@ -411,6 +587,10 @@ pub(crate) fn initial_status(spec: &ServiceSpec, backend: Backend) -> ServiceSta
         kills: 0,
         give_ups: 0,
         backend,
+        ready: false,
+        probes: Vec::new(),
+        waiting_for: None,
+        last_exit_normal: false,
         rotations: 0,
         rotated_bytes: 0,
         rotation_lost_bytes: 0,

@@ -13,6 +13,7 @@ use rustix::process::{Resource, Signal};
 use super::output::Output;
 use super::user::Credentials;
 use crate::config::{Checks, ConfigError};
+use crate::health::Probe;
 use crate::retry::{Backoff, Jitter};
 use crate::supervise::{Restart, RestartPlan, RestartPlanBuilder};
 
@@ -54,6 +55,9 @@ pub struct ServiceSpec {
     pub(crate) credentials: Option<Credentials>,
     pub(crate) limits: Vec<Limit>,
     pub(crate) cooldown: Option<Duration>,
+    pub(crate) probes: Vec<Arc<Probe>>,
+    pub(crate) after: Vec<Arc<str>>,
+    pub(crate) oneshot: bool,
 }
 
 /// Builds a [`ServiceSpec`]; made by [`ServiceSpec::builder`].
@@ -99,6 +103,9 @@ impl ServiceSpec {
                 credentials: None,
                 limits: Vec::new(),
                 cooldown: None,
+                probes: Vec::new(),
+                after: Vec::new(),
+                oneshot: false,
             },
             plan: RestartPlan::builder()
                 .intensity(5, Duration::from_secs(10))
@@ -136,6 +143,16 @@ impl ServiceSpec {
     /// Where its output goes.
     pub fn output(&self) -> &Output {
         &self.output
+    }
+
+    /// The services it starts after.
+    pub fn after(&self) -> &[Arc<str>] {
+        &self.after
+    }
+
+    /// Whether it runs to completion (see [`ServiceSpecBuilder::oneshot`]).
+    pub fn is_oneshot(&self) -> bool {
+        self.oneshot
     }
 }
 
@@ -243,6 +260,37 @@ impl ServiceSpecBuilder {
         self
     }
 
+    /// Adds a probe of the service, run by a [`mend::health`](crate::health)
+    /// monitor during each run (from the start of the run: its initial
+    /// delay counts from there): a liveness probe that turns unhealthy, or
+    /// a startup probe out of budget, ends the run as a failure (its stop
+    /// signal, its grace, then SIGKILL), so backoff and intensity apply as
+    /// for a crash (a startup probe's as a failed start); a readiness probe
+    /// only decides whether it is [ready](super::ServiceStatus::ready).
+    /// The probe's component becomes the service's name; a recovery it
+    /// was given is replaced by that restart.
+    pub fn probe(mut self, probe: Probe) -> Self {
+        self.spec.probes.push(Arc::new(probe));
+        self
+    }
+
+    /// Starts only once every service named is ready (running and passing
+    /// its readiness and startup probes; for a one-shot, finished with
+    /// success). Services stop in the reverse order.
+    pub fn after<S: Into<Arc<str>>>(mut self, services: impl IntoIterator<Item = S>) -> Self {
+        self.spec.after.extend(services.into_iter().map(Into::into));
+        self
+    }
+
+    /// Runs to completion, like a migration: it is ready for the services
+    /// that start after it once it has ended with a success code, and
+    /// never before. (Give it a restart kind that fits, usually
+    /// `Temporary` or `Transient`.)
+    pub fn oneshot(mut self) -> Self {
+        self.spec.oneshot = true;
+        self
+    }
+
     /// Checks every setting.
     ///
     /// # Errors
@@ -298,6 +346,12 @@ impl ServiceSpecBuilder {
                 ));
             }
         }
+        for probe in &self.spec.probes {
+            probe.validate()?;
+        }
+        if self.spec.after.contains(&self.spec.name) {
+            return Err(check.fail("after", &self.spec.name, "other services than itself"));
+        }
         if let Some(cooldown) = self.spec.cooldown {
             check.duration(
                 "restart_cooldown",
@@ -324,6 +378,8 @@ impl fmt::Debug for ServiceSpec {
             .field("stop_signal", &self.stop_signal)
             .field("stop_grace", &self.stop_grace)
             .field("output", &self.output)
+            .field("probes", &self.probes)
+            .field("after", &self.after)
             .finish_non_exhaustive()
     }
 }

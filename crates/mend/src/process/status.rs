@@ -5,6 +5,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::exit::ExitReason;
+use crate::health::{Health, Kind};
+
+/// One probe of a service, as its monitor judges it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProbeHealth {
+    /// `"service:measurement"`.
+    pub key: String,
+    /// Liveness, readiness or startup.
+    pub kind: Kind,
+    /// Healthy, unhealthy, or not judged yet.
+    pub health: Health,
+}
 use crate::clock::{Tick, Timestamp};
 
 /// Which isolation holds a service's processes.
@@ -50,6 +63,9 @@ pub enum ServiceState {
     /// Restarted more often than its intensity allows: down until started
     /// by hand.
     GaveUp,
+    /// Waiting for the services it starts after to be ready
+    /// ([`ServiceStatus::waiting_for`] says which, and why).
+    Waiting,
 }
 
 impl ServiceState {
@@ -62,6 +78,7 @@ impl ServiceState {
             ServiceState::Restarting { .. } => "restarting",
             ServiceState::Exited => "exited",
             ServiceState::GaveUp => "gave-up",
+            ServiceState::Waiting => "waiting",
         }
     }
 }
@@ -104,6 +121,17 @@ pub struct ServiceStatus {
     pub give_ups: u64,
     /// The isolation that holds it.
     pub backend: Backend,
+    /// Ready for the services that start after it: running and passing its
+    /// readiness and startup probes (for a one-shot: finished with
+    /// success).
+    pub ready: bool,
+    /// Each probe's health during the current run.
+    pub probes: Vec<ProbeHealth>,
+    /// While [`ServiceState::Waiting`]: the services it waits for, and why
+    /// they are not ready (`"db (gave up)"`).
+    pub waiting_for: Option<String>,
+    /// Whether its last run ended normally (a success code).
+    pub last_exit_normal: bool,
     /// Output file rotations, and bytes they could not keep.
     pub rotations: u64,
     /// Bytes rotations truncated (kept in copies or not).

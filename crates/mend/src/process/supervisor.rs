@@ -113,8 +113,11 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
     /// # Errors
     ///
     /// A [`ConfigError`] for a name that cannot name a cgroup, two
-    /// services with one name, or more than
-    /// [`MAX_SERVICES`](ProcessSupervisor::MAX_SERVICES).
+    /// services with one name, more than
+    /// [`MAX_SERVICES`](ProcessSupervisor::MAX_SERVICES), a service that
+    /// starts after one that does not exist, or a cycle of `after`s (the
+    /// error names both ends). Services are reordered so each starts after
+    /// those it names, otherwise keeping the order given.
     pub fn build(self) -> Result<ProcessSupervisor<C>, ConfigError> {
         let check = Checks::named("process supervisor", &self.name);
         if self.name.is_empty()
@@ -140,9 +143,10 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
                 return Err(check.fail("service", &spec.name, "one service per name"));
             }
         }
+        let services = start_order(self.services, &check)?;
         Ok(ProcessSupervisor {
             name: self.name,
-            services: self.services,
+            services,
             isolation: self.isolation,
             clock: self.clock,
             subscribers: self.subscribers,
@@ -196,6 +200,64 @@ impl<C: Clock + Clone + Send + Sync + 'static> ProcessSupervisor<C> {
         }
         Ok(ProcessHandle::new(inner))
     }
+}
+
+/// The services in an order where each comes after those it starts after,
+/// otherwise as given (services stop in the reverse).
+fn start_order(
+    mut pending: Vec<ServiceSpec>,
+    check: &Checks,
+) -> Result<Vec<ServiceSpec>, ConfigError> {
+    for spec in &pending {
+        for after in &spec.after {
+            if !pending.iter().any(|s| s.name == *after) {
+                return Err(check.fail(
+                    "after",
+                    format!("{} -> {after}", spec.name),
+                    format!(
+                        "`{}` to start after services that exist; there is no `{after}`",
+                        spec.name
+                    ),
+                ));
+            }
+        }
+    }
+    let mut ordered: Vec<ServiceSpec> = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|spec| {
+            spec.after
+                .iter()
+                .all(|a| ordered.iter().any(|s| s.name == *a))
+        });
+        match ready {
+            Some(i) => ordered.push(pending.remove(i)),
+            None => {
+                // Every service left waits for another one left: a cycle.
+                // Follow it from the first to name both ends.
+                let first = &pending[0];
+                let mut path = vec![first.name.clone()];
+                let mut at = first;
+                loop {
+                    let next = at
+                        .after
+                        .iter()
+                        .find_map(|a| pending.iter().find(|s| s.name == *a))
+                        .expect("every service left waits for one left");
+                    if let Some(start) = path.iter().position(|n| *n == next.name) {
+                        let cycle: Vec<&str> = path[start..].iter().map(|n| &**n).collect();
+                        return Err(check.fail(
+                            "after",
+                            format!("{} -> {}", cycle.join(" -> "), next.name),
+                            "no cycle: each service starts after others that do not wait for it",
+                        ));
+                    }
+                    path.push(next.name.clone());
+                    at = next;
+                }
+            }
+        }
+    }
+    Ok(ordered)
 }
 
 impl<C> fmt::Debug for ProcessSupervisorBuilder<C> {

@@ -7,6 +7,7 @@
 
 mod crashes;
 mod output;
+mod probes;
 mod reaping;
 mod setup;
 mod stopping;
