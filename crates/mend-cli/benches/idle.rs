@@ -1,7 +1,9 @@
 //! What `mend run` costs while nothing happens: 100 sleeping services
 //! supervised, mend's own CPU time (user + system, from `/proc/PID/stat`)
 //! over a minute as a share of one core, and its resident memory (VmRSS).
-//! Goal: under 1% of a core and under 30 MB.
+//! Goal: under 1% of a core and under 30 MB. Then the same with 100 HTTP
+//! services (`mend demo http`), each with an HTTP liveness probe every
+//! second. Goal: under 2% of a core and under 40 MB.
 //!
 //! A measuring program, not criterion. Run with `cargo bench -p mend-cli
 //! --bench idle` (60 s); `-- --test` measures 2 s, as CI does.
@@ -53,13 +55,35 @@ fn children(pid: u32) -> usize {
 fn main() {
     let test = std::env::args().any(|a| a == "--test");
     let measure = Duration::from_secs(if test { 2 } else { 60 });
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = String::new();
+    let mut sleepers = String::new();
     for i in 0..SERVICES {
-        config.push_str(&format!(
+        sleepers.push_str(&format!(
             "[services.sleeper-{i}]\ncommand = [\"sleep\", \"100000\"]\n\n"
         ));
     }
+    measure_mend("sleeping services", &sleepers, measure, "< 1% and < 30 MB");
+    let mut probed = String::new();
+    for i in 0..SERVICES {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        probed.push_str(&format!(
+            "[services.web-{i}]\ncommand = [\"mend\", \"demo\", \"http\", \"--listen\", \"127.0.0.1:{port}\"]\n\
+             liveness = {{ http = \"http://127.0.0.1:{port}/\", period = \"1s\" }}\n\n"
+        ));
+    }
+    measure_mend(
+        "HTTP services, each probed every second",
+        &probed,
+        measure,
+        "< 2% and < 40 MB",
+    );
+}
+
+fn measure_mend(what: &str, config: &str, measure: Duration, goal: &str) {
+    let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("idle.toml");
     std::fs::write(&file, config).unwrap();
     let mut mend = Command::new(env!("CARGO_BIN_EXE_mend"))
@@ -85,7 +109,7 @@ fn main() {
     let share = used as f64 / ticks_per_second / elapsed.as_secs_f64() * 100.0;
     let rss = resident_mib(pid);
     println!(
-        "mend idle with {SERVICES} sleeping services over {:.0} s: CPU {share:.3}% of one core ({used} ticks), resident {rss:.1} MiB (goal: < 1% and < 30 MB)",
+        "mend with {SERVICES} {what}, over {:.0} s: CPU {share:.3}% of one core ({used} ticks), resident {rss:.1} MiB (goal: {goal})",
         elapsed.as_secs_f64()
     );
     rustix::process::kill_process(
