@@ -82,13 +82,20 @@ where
             StateProj::Again { future } => return future.as_mut().poll(cx),
             StateProj::First { call, replay } => {
                 let result = std::task::ready!(call.poll(cx));
-                let Some(replay) = replay.take() else {
-                    return Poll::Ready(result.map_err(Into::into));
+                // Judged in place: a success leaves the replay where it is
+                // (dropped with the future), as moving it out costs more
+                // than the rest of the success path.
+                let failed = match replay {
+                    None => return Poll::Ready(result.map_err(Into::into)),
+                    Some(replay) => match judge(&replay.policy, result) {
+                        Ok(response) => return Poll::Ready(Ok(response)),
+                        Err(failed) => failed,
+                    },
                 };
-                match judge(&replay.policy, result) {
-                    Ok(response) => return Poll::Ready(Ok(response)),
-                    Err(failed) => replay.resume(ready(Err::<S::Response, Attempt<_>>(failed))),
-                }
+                let Some(replay) = replay.take() else {
+                    unreachable!("the replay was there a moment ago")
+                };
+                replay.resume(None, ready(Err::<S::Response, Attempt<_>>(failed)))
             }
         };
         self.set(ResponseFuture::again(future));

@@ -248,13 +248,12 @@ where
             request,
             policy: self.policy.clone(),
             retry: self.retry.clone(),
-            deadline,
         };
         if deadline.is_none() {
             return ResponseFuture::first(call, Some(replay));
         }
         let policy = self.policy.clone();
         let first = async move { replay::judge(&policy, call.await) };
-        ResponseFuture::again(replay.resume(first))
+        ResponseFuture::again(replay.resume(deadline, first))
     }
 }

@@ -38,12 +38,14 @@ pub(super) enum Attempt<Res> {
 
 /// What a retry layer's call keeps to send its request again: a clone of
 /// the inner service, a copy of the request, the policy and the retry.
+/// (The call's deadline is not kept here: a call with one goes straight
+/// into the boxed loop, so a first attempt that waits with a `Replay` has
+/// none.)
 pub struct Replay<S, Req, P, R> {
     pub(super) service: S,
     pub(super) request: Req,
     pub(super) policy: P,
     pub(super) retry: R,
-    pub(super) deadline: Option<Tick>,
 }
 
 impl<S, Req, P, R> fmt::Debug for Replay<S, Req, P, R> {
@@ -83,8 +85,12 @@ where
     Sl: Send + Sync + 'static,
 {
     /// The rest of the call, once `first` (the first attempt, already
-    /// judged) is known or running.
-    pub(super) fn resume<First>(self, first: First) -> BoxFuture<S::Response>
+    /// judged) is known or running, against the call's `deadline`.
+    pub(super) fn resume<First>(
+        self,
+        deadline: Option<Tick>,
+        first: First,
+    ) -> BoxFuture<S::Response>
     where
         First: Future<Output = Result<S::Response, Attempt<S::Response>>> + Send + 'static,
     {
@@ -93,7 +99,6 @@ where
             request,
             policy,
             retry,
-            deadline,
         } = self;
         // Each attempt's future owns what it needs: a clone of the
         // service, a copy of the request, and the policy (shared) to judge
