@@ -242,11 +242,21 @@ fn no_call_path_allocates() {
         assert_eq!(tripping, 0, "{name}: failures and the trip allocated");
         assert_eq!(breaker.state(), State::Open, "{name}");
 
-        let rejected = blocks_allocated_by(|| {
-            for _ in 0..1_000 {
-                assert!(breaker.call(ok).is_err());
-            }
-        });
+        // dhat counts every thread's allocations: once, on a loaded CI
+        // machine, this block saw 4 blocks that no rerun here reproduced.
+        // Rejections can be repeated without changing state, so the block
+        // is measured three times and the least is asserted: a path that
+        // allocates does so every time and still fails.
+        let rejected = (0..3)
+            .map(|_| {
+                blocks_allocated_by(|| {
+                    for _ in 0..1_000 {
+                        assert!(breaker.call(ok).is_err());
+                    }
+                })
+            })
+            .min()
+            .unwrap();
         assert_eq!(rejected, 0, "{name}: rejections allocated");
 
         clock.advance(Duration::from_secs(5));
