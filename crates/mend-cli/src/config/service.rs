@@ -49,6 +49,8 @@ pub(crate) struct ServiceConfig {
     log_keep: Option<u32>,
     #[serde(default)]
     after: Vec<String>,
+    on_give_up: Option<Vec<String>>,
+    on_give_up_timeout: Option<HumanDuration>,
     liveness: Option<ProbeConfig>,
     readiness: Option<ProbeConfig>,
     startup: Option<ProbeConfig>,
@@ -235,6 +237,18 @@ impl ServiceConfig {
         if oneshot {
             builder = builder.oneshot();
         }
+        match (self.on_give_up, self.on_give_up_timeout) {
+            (Some(argv), timeout) => {
+                builder = builder.on_give_up(argv, d(timeout, Duration::from_secs(30)));
+            }
+            (None, Some(_)) => {
+                return Err(KeyError::new(
+                    "on_give_up_timeout",
+                    "`on_give_up_timeout` needs `on_give_up`",
+                ));
+            }
+            (None, None) => {}
+        }
         if let Some(n) = self.limit_nofile {
             builder = builder.limit(Resource::Nofile, Some(n), Some(n));
         }
@@ -279,6 +293,8 @@ impl ServiceConfig {
                 "output.max_bytes" => "log_max_bytes",
                 "output.keep" => "log_keep",
                 "after" => "after",
+                "on_give_up" => "on_give_up",
+                "on_give_up.timeout" => "on_give_up_timeout",
                 "period" | "timeout" | "failure_threshold" | "success_threshold" => {
                     if e.component.starts_with("liveness") {
                         "liveness"

@@ -57,6 +57,11 @@ pub enum ProcessChange {
         /// Which kind of probe.
         kind: Kind,
     },
+    /// Its give-up command ran.
+    GiveUpCommand {
+        /// How it ended.
+        outcome: String,
+    },
     /// Something of it outlived the stop grace and was killed.
     Killed {
         /// The grace that ran out.
@@ -113,6 +118,9 @@ impl fmt::Display for ProcessEvent {
                     f,
                     "its {kind} probe failed: stopping it, to restart it as after a crash"
                 )
+            }
+            ProcessChange::GiveUpCommand { outcome } => {
+                write!(f, "its give-up command ran: {outcome}")
             }
             ProcessChange::Killed { grace } => {
                 write!(f, "still running {grace:?} after the stop signal: killed")

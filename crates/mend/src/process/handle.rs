@@ -1,6 +1,7 @@
 //! [`ProcessHandle`]: reads and steers a running process supervisor:
 //! services' status, start, stop, restart, signal, add, remove, shutdown.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -104,6 +105,7 @@ impl Inner {
                 subscribers: subscribers.clone(),
                 shared,
                 commands,
+                recent: VecDeque::new(),
             };
             tokio::spawn(task.run())
         };

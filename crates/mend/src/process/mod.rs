@@ -76,6 +76,7 @@ mod child;
 mod event;
 mod exit;
 mod handle;
+mod hook;
 #[cfg(feature = "metrics")]
 pub(crate) mod metrics;
 mod output;

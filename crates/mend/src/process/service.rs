@@ -3,6 +3,7 @@
 //! its only child) what to do, and does it; serves the handle's requests
 //! (stop, start, restart, signal) meanwhile.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -15,6 +16,7 @@ use super::cgroup::Cgroup;
 use super::child::{Child, Group};
 use super::event::{ProcessChange, ProcessEvent};
 use super::exit::ExitReason;
+use super::hook::HookOutcome;
 use super::output::RotationStats;
 use super::spec::ServiceSpec;
 use super::status::{Backend, ProbeHealth, ServiceState, ServiceStatus};
@@ -150,7 +152,12 @@ pub(crate) struct ServiceTask<C> {
     pub(crate) subscribers: Subscribers,
     pub(crate) shared: Arc<Shared>,
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
+    /// Its last few exits, for a give-up command.
+    pub(crate) recent: VecDeque<String>,
 }
+
+/// How many recent exits a give-up command is told.
+const RECENT_EXITS: usize = 5;
 
 impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
     pub(crate) async fn run(mut self) {
@@ -271,6 +278,21 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                         cooldown: self.spec.cooldown,
                     });
                     wanted = false;
+                    if let Some(hook) = &self.spec.on_give_up {
+                        let because = format!(
+                            "{} restarts within {:?}, more than the {} allowed",
+                            give_up.restarts, give_up.period, give_up.max
+                        );
+                        let recent: Vec<String> = self.recent.iter().cloned().collect();
+                        let outcome = match hook.run(&self.spec, &because, &recent).await {
+                            HookOutcome::Ended(reason) => reason.to_string(),
+                            HookOutcome::TimedOut => {
+                                format!("killed after its timeout of {:?}", hook.timeout)
+                            }
+                            HookOutcome::NotStarted(why) => format!("could not start: {why}"),
+                        };
+                        self.emit(ProcessChange::GiveUpCommand { outcome });
+                    }
                     if let Some(cooldown) = self.spec.cooldown {
                         let at = self.clock.coarse().saturating_add(cooldown);
                         match self.wait_until(at).await {
@@ -417,7 +439,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
 
     /// Stops a running process on purpose: its stop signal, its grace,
     /// then SIGKILL to whatever is left.
-    async fn stop(&self, child: Child, started: Tick) {
+    async fn stop(&mut self, child: Child, started: Tick) {
         self.set_state(ServiceState::Stopping);
         let pid = child.pid;
         self.finish(&child).await;
@@ -523,7 +545,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
     }
 
     fn on_exited(
-        &self,
+        &mut self,
         pid: Option<i32>,
         reason: ExitReason,
         exit: Exit,
@@ -542,6 +564,11 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
             status.last_exit = Some(reason.clone());
             status.last_exit_normal = exit == Exit::Normal;
         }
+        if self.recent.len() == RECENT_EXITS {
+            self.recent.pop_front();
+        }
+        self.recent
+            .push_back(format!("{reason} after {ran_for:.1?}"));
         self.emit(ProcessChange::Exited {
             pid,
             reason,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use mend_sys::Limit;
 use rustix::process::{Resource, Signal};
 
+use super::hook::GiveUpHook;
 use super::output::Output;
 use super::user::Credentials;
 use crate::config::{Checks, ConfigError};
@@ -58,6 +59,7 @@ pub struct ServiceSpec {
     pub(crate) probes: Vec<Arc<Probe>>,
     pub(crate) after: Vec<Arc<str>>,
     pub(crate) oneshot: bool,
+    pub(crate) on_give_up: Option<GiveUpHook>,
 }
 
 /// Builds a [`ServiceSpec`]; made by [`ServiceSpec::builder`].
@@ -106,6 +108,7 @@ impl ServiceSpec {
                 probes: Vec::new(),
                 after: Vec::new(),
                 oneshot: false,
+                on_give_up: None,
             },
             plan: RestartPlan::builder()
                 .intensity(5, Duration::from_secs(10))
@@ -291,6 +294,24 @@ impl ServiceSpecBuilder {
         self
     }
 
+    /// Runs `argv` (exec'd directly, in a process group of its own, its
+    /// output where the service's goes) each time the service gives up,
+    /// with `MEND_SERVICE` (its name), `MEND_REASON` (why it gave up) and
+    /// `MEND_EXITS` (its last 5 exits, one per line, oldest first) in its
+    /// environment; after `timeout` it is killed with what it started.
+    /// systemd's `OnFailure=`: page someone, save a core, open a ticket.
+    pub fn on_give_up<S: Into<String>>(
+        mut self,
+        argv: impl IntoIterator<Item = S>,
+        timeout: Duration,
+    ) -> Self {
+        self.spec.on_give_up = Some(GiveUpHook {
+            argv: argv.into_iter().map(Into::into).collect(),
+            timeout,
+        });
+        self
+    }
+
     /// Checks every setting.
     ///
     /// # Errors
@@ -345,6 +366,21 @@ impl ServiceSpecBuilder {
                     "a soft limit no higher than the hard one",
                 ));
             }
+        }
+        if let Some(hook) = &self.spec.on_give_up {
+            if hook.argv.first().is_none_or(String::is_empty) {
+                return Err(check.fail(
+                    "on_give_up",
+                    format!("{:?}", hook.argv),
+                    "a program to run",
+                ));
+            }
+            check.duration(
+                "on_give_up.timeout",
+                hook.timeout,
+                Duration::from_millis(1),
+                ServiceSpec::MAX_GRACE,
+            )?;
         }
         for probe in &self.spec.probes {
             probe.validate()?;

@@ -1,4 +1,9 @@
 //! Restarts: crash loops give up at their intensity, success codes and
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests read what the services wrote"
+)]
 //! restart kinds decide, a start grace catches early exits, and a
 //! service's leftovers are gone before its next start.
 
@@ -179,4 +184,73 @@ async fn a_service_that_gave_up_starts_afresh_after_its_cooldown() {
     let status = until_status(&handle, "phoenix", "it gave up twice", |s| s.give_ups >= 2).await;
     assert!(status.starts >= 4, "2 starts per round: {status:?}");
     handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_give_up_command_runs_once_with_the_service_and_its_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record");
+    let tag = marker("give-up");
+    let spec = script("doomed", &tag, "exit 3")
+        .restarts(fast_restarts(2))
+        .on_give_up(
+            [
+                "/bin/sh".to_owned(),
+                "-c".to_owned(),
+                format!(
+                    "printf '%s|%s|%s\\n' \"$MEND_SERVICE\" \"$MEND_REASON\" \"$MEND_EXITS\" >> {}",
+                    record.display()
+                ),
+            ],
+            Duration::from_secs(10),
+        )
+        .build()
+        .unwrap();
+    let hung = script("hung", &tag, "exit 1")
+        .restarts(fast_restarts(0))
+        .on_give_up(
+            ["/bin/sh", "-c", "sleep 600 & sleep 600"],
+            Duration::from_millis(100),
+        )
+        .build()
+        .unwrap();
+    let handle = supervise(
+        "give-up",
+        &mend::process::Isolation::ProcessGroup,
+        vec![spec, hung],
+    );
+    until_status(&handle, "doomed", "it gives up", |s| {
+        s.state == ServiceState::GaveUp
+    })
+    .await;
+    until("the command wrote its record", || {
+        std::fs::read_to_string(&record)
+            .is_ok_and(|r| r.starts_with("doomed|") && r.ends_with('\n'))
+    })
+    .await;
+    let text = std::fs::read_to_string(&record).unwrap();
+    let (service, rest) = text.split_once('|').unwrap();
+    let (reason, exits) = rest.split_once('|').unwrap();
+    assert_eq!(service, "doomed");
+    assert_eq!(reason, "3 restarts within 60s, more than the 2 allowed");
+    let exits: Vec<&str> = exits.trim_end().lines().collect();
+    assert_eq!(exits.len(), 3, "{exits:?}");
+    assert!(
+        exits
+            .iter()
+            .all(|e| e.starts_with("exited with code 3 after")),
+        "{exits:?}"
+    );
+    // The hung command is killed after its timeout, with what it started.
+    until_status(&handle, "hung", "it gives up", |s| {
+        s.state == ServiceState::GaveUp
+    })
+    .await;
+    until("the hung command and its child are gone", || {
+        live(&tag).is_empty()
+    })
+    .await;
+    handle.shutdown().await;
+    let record = std::fs::read_to_string(&record).unwrap();
+    assert_eq!(record.matches("doomed|").count(), 1, "once: {record}");
 }
