@@ -51,6 +51,9 @@ async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<
     for spec in config.services {
         builder = builder.service(spec);
     }
+    for group in config.groups {
+        builder = builder.group(&group.name, group.strategy, group.plan, group.services);
+    }
     let handle = builder
         .build()
         .context("the supervisor")?

@@ -406,3 +406,54 @@ fn after_cycles_and_probe_mistakes_are_refused_naming_the_line() {
         );
     }
 }
+
+#[test]
+fn a_one_for_all_group_restarts_whole_and_a_bad_group_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let once = dir.path().join("fail-once");
+    std::fs::write(&once, "").unwrap();
+    let mut mend = Daemon::start(
+        "group",
+        &format!(
+            r#"
+[services.leader]
+shell = "sleep 600"
+environment = {{ MEND_TEST_MARKER = "@MARKER@" }}
+
+[services.follower]
+shell = "if [ -e {0} ]; then rm {0}; sleep 0.3; exit 1; fi; sleep 600"
+environment = {{ MEND_TEST_MARKER = "@MARKER@" }}
+
+[groups.pair]
+strategy = "one_for_all"
+services = ["leader", "follower"]
+restart_delay = "10ms"
+"#,
+            once.display()
+        ),
+    );
+    mend.wait_log(Some("follower"), &["failed: exited with code 1"]);
+    mend.wait_log(Some("leader"), &["stopping it: its group pair restarts"]);
+    mend.wait_log(Some("leader"), &["started again"]);
+    mend.wait_log(Some("follower"), &["started again"]);
+    mend.signal(Signal::TERM);
+    assert_eq!(mend.wait_exit().code(), Some(0), "{}", mend.log_text());
+    assert_eq!(mend.live(), Vec::<i32>::new());
+
+    let bad = dir.path().join("bad-group.toml");
+    std::fs::write(
+        &bad,
+        "[services.a]\nshell = \"true\"\n\n[groups.g]\nstrategy = \"one_for_all\"\nservices = [\"a\", \"ghost\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(MEND).arg("check").arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}:4:1: `groups.g`: invalid `members` = ghost",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+}

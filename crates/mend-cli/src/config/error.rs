@@ -150,3 +150,19 @@ fn find_key(text: &str, service: &str, key: Option<&str>) -> Option<(usize, usiz
     }
     header
 }
+
+/// An error about the table `[groups.NAME]`, at its header.
+pub(crate) fn group_error(file: &Path, text: &str, group: &str, message: &str) -> ConfigFileError {
+    let header = [format!("[groups.{group}]"), format!("[groups.\"{group}\"]")];
+    let line = text
+        .lines()
+        .position(|l| header.iter().any(|h| l.trim() == h))
+        .map_or(0, |n| n + 1);
+    ConfigFileError {
+        file: file.to_owned(),
+        line,
+        column: usize::from(line > 0),
+        key: Some(format!("groups.{group}")),
+        message: message.to_owned(),
+    }
+}

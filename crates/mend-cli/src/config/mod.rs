@@ -13,7 +13,11 @@ mod values;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
+use std::time::Duration;
+
 use mend::process::{Isolation, ServiceSpec};
+use mend::retry::{Backoff, Jitter};
+use mend::supervise::{RestartPlan, RestartPlanBuilder, Strategy};
 use serde::Deserialize;
 
 pub(crate) use error::ConfigFileError;
@@ -32,6 +36,17 @@ pub(crate) struct Config {
     pub(crate) isolation: Isolation,
     /// The services, in start order.
     pub(crate) services: Vec<ServiceSpec>,
+    /// Groups restarted together.
+    pub(crate) groups: Vec<Group>,
+}
+
+/// A `[groups.NAME]` table, checked.
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub(crate) name: String,
+    pub(crate) strategy: Strategy,
+    pub(crate) plan: RestartPlanBuilder,
+    pub(crate) services: Vec<String>,
 }
 
 /// The file as written.
@@ -42,6 +57,20 @@ struct File {
     mend: Settings,
     #[serde(default)]
     services: IndexMap<String, ServiceConfig>,
+    #[serde(default)]
+    groups: IndexMap<String, GroupConfig>,
+}
+
+/// A `[groups.NAME]` table, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupConfig {
+    strategy: values::GroupStrategy,
+    services: Vec<String>,
+    start_limit_burst: Option<u32>,
+    start_limit_interval: Option<values::HumanDuration>,
+    restart_delay: Option<values::HumanDuration>,
+    restart_delay_max: Option<values::HumanDuration>,
 }
 
 /// The `[mend]` table.
@@ -95,11 +124,58 @@ impl Config {
         // What only the whole set can tell: `after` naming a service that
         // does not exist, and cycles (the supervisor's builder checks both
         // and names both ends).
+        let groups: Vec<Group> = parsed
+            .groups
+            .into_iter()
+            .map(|(name, g)| {
+                let d = |v: Option<values::HumanDuration>, default: Duration| {
+                    v.map_or(default, |v| v.0)
+                };
+                Group {
+                    name,
+                    strategy: g.strategy.into(),
+                    plan: RestartPlan::builder()
+                        .intensity(
+                            g.start_limit_burst.unwrap_or(5),
+                            d(g.start_limit_interval, Duration::from_secs(10)),
+                        )
+                        .backoff(
+                            Backoff::exponential(
+                                d(g.restart_delay, Duration::from_millis(100)),
+                                2.0,
+                            )
+                            .with_cap(d(g.restart_delay_max, Duration::from_secs(30))),
+                            Jitter::Full,
+                            Duration::from_secs(600),
+                        ),
+                    services: g.services,
+                }
+            })
+            .collect();
         let mut check = mend::process::ProcessSupervisor::builder(&name);
         for spec in &services {
             check = check.service(spec.clone());
         }
+        for group in &groups {
+            check = check.group(
+                &group.name,
+                group.strategy,
+                group.plan.clone(),
+                group.services.iter().map(String::as_str),
+            );
+        }
         if let Err(e) = check.build() {
+            if let Some(group) = e
+                .component
+                .strip_prefix("service group `")
+                .and_then(|c| c.strip_suffix('`'))
+            {
+                let message = format!(
+                    "invalid `{}` = {}: expected {}",
+                    e.field, e.value, e.expected
+                );
+                return Err(error::group_error(file, text, group, &message));
+            }
             let service = e.value.split(" -> ").next().unwrap_or_default().to_owned();
             return Err(
                 error::KeyError::new("after", format!("{}: {}", e.value, e.expected))
@@ -112,6 +188,7 @@ impl Config {
             state_dir,
             isolation: parsed.mend.isolation.into(),
             services,
+            groups,
         })
     }
 }

@@ -128,3 +128,22 @@ impl From<IsolationChoice> for Isolation {
         }
     }
 }
+
+/// `strategy =` of a group: OTP's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum GroupStrategy {
+    /// One member fails: the whole group restarts.
+    OneForAll,
+    /// One member fails: it and the members after it restart.
+    RestForOne,
+}
+
+impl From<GroupStrategy> for mend::supervise::Strategy {
+    fn from(strategy: GroupStrategy) -> Self {
+        match strategy {
+            GroupStrategy::OneForAll => mend::supervise::Strategy::OneForAll,
+            GroupStrategy::RestForOne => mend::supervise::Strategy::RestForOne,
+        }
+    }
+}

@@ -57,6 +57,12 @@ pub enum ProcessChange {
         /// Which kind of probe.
         kind: Kind,
     },
+    /// Its group restarts (another member ended): it is stopped, to start
+    /// again with the group.
+    GroupRestart {
+        /// The group.
+        group: Arc<str>,
+    },
     /// Its give-up command ran.
     GiveUpCommand {
         /// How it ended.
@@ -118,6 +124,9 @@ impl fmt::Display for ProcessEvent {
                     f,
                     "its {kind} probe failed: stopping it, to restart it as after a crash"
                 )
+            }
+            ProcessChange::GroupRestart { group } => {
+                write!(f, "stopping it: its group {group} restarts")
             }
             ProcessChange::GiveUpCommand { outcome } => {
                 write!(f, "its give-up command ran: {outcome}")

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::cgroup::Cgroup;
+use super::group::ProcessGroup;
 use super::output::{Output, Rotations};
 use super::service::{Command, ServiceTask, Shared, initial_status};
 use super::spec::ServiceSpec;
@@ -62,6 +63,7 @@ struct Entry {
 
 type SpawnService = dyn Fn(
         ServiceSpec,
+        Option<Arc<ProcessGroup>>,
         Vec<(Arc<str>, Arc<Shared>)>,
         Option<Cgroup>,
         Arc<Shared>,
@@ -79,11 +81,13 @@ pub(crate) struct Inner {
     rotator: Mutex<Option<JoinHandle<()>>>,
     spawn: Box<SpawnService>,
     halted: Arc<AtomicBool>,
+    groups: Vec<Arc<ProcessGroup>>,
 }
 
 impl Inner {
     pub(crate) fn new<C: Clock + Clone + Send + Sync + 'static>(
         name: Arc<str>,
+        groups: Vec<Arc<ProcessGroup>>,
         backend: Backend,
         cgroup: Option<Cgroup>,
         clock: C,
@@ -92,6 +96,7 @@ impl Inner {
         let rotations = Arc::new(Rotations::default());
         let supervisor = name.clone();
         let spawn = move |spec: ServiceSpec,
+                          group: Option<Arc<ProcessGroup>>,
                           deps: Vec<(Arc<str>, Arc<Shared>)>,
                           cgroup: Option<Cgroup>,
                           shared: Arc<Shared>,
@@ -106,6 +111,7 @@ impl Inner {
                 shared,
                 commands,
                 recent: VecDeque::new(),
+                group,
             };
             tokio::spawn(task.run())
         };
@@ -118,6 +124,7 @@ impl Inner {
             rotator: Mutex::new(None),
             spawn: Box::new(spawn),
             halted: Arc::new(AtomicBool::new(false)),
+            groups,
         }
     }
 
@@ -165,7 +172,11 @@ impl Inner {
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let name = spec.name.clone();
-        let task = (self.spawn)(spec, deps, cgroup.clone(), shared.clone(), rx);
+        let group = self.groups.iter().find(|g| g.has(&spec.name)).cloned();
+        if let Some(group) = &group {
+            group.register(&spec.name, tx.downgrade(), shared.clone());
+        }
+        let task = (self.spawn)(spec, group, deps, cgroup.clone(), shared.clone(), rx);
         services.push(Arc::new(Entry {
             name,
             commands: tx,

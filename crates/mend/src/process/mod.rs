@@ -35,6 +35,11 @@
 //!   leaves the group (`setsid`, `setpgid`) escapes them, and is left
 //!   running.
 //!
+//! Services can be grouped ([`ProcessSupervisorBuilder::group`]) to
+//! restart together by OTP's `one_for_all` and `rest_for_one`: the
+//! group's plan then rules its members' backoff and intensity, as a
+//! supervisor's rules its children's.
+//!
 //! When a service's process ends by itself, what it left behind is stopped
 //! the same way (stop signal, grace, kill) before it is started again.
 //!
@@ -75,6 +80,7 @@ mod cgroup;
 mod child;
 mod event;
 mod exit;
+mod group;
 mod handle;
 mod hook;
 #[cfg(feature = "metrics")]

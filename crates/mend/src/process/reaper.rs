@@ -32,8 +32,9 @@ use super::{sys, tracked};
 /// first and reaps (by pid) only a zombie that
 ///
 /// - is not a service process a supervisor reaps itself, and
-/// - is an orphan of a service: it is in a service's process group, or in
-///   a session other than the program's own (it escaped with `setsid`).
+/// - is an orphan of a service: it is in a service's process group (and
+///   does not lead it), or in a session other than the program's own (it
+///   escaped with `setsid`).
 ///
 /// A child the program started itself with `tokio::process` or `std`
 /// stays in the program's session, outside every service group, so its
@@ -111,8 +112,13 @@ fn reap_orphans() -> u64 {
         let Ok(stat) = ProcStat::read(pid) else {
             continue;
         };
-        let orphan = tracked::is_service_group(stat.pgrp)
-            || ours.is_some_and(|sid| sid.as_raw_nonzero().get() != stat.session);
+        // An orphan in a service's group never leads it (the leader is the
+        // service's own process, reaped by its supervisor): a zombie that
+        // leads its group is someone's child not yet known as tracked,
+        // perhaps with the number of a group that just emptied.
+        let in_service_group = stat.pgrp != pid && tracked::is_service_group(stat.pgrp);
+        let orphan =
+            in_service_group || ours.is_some_and(|sid| sid.as_raw_nonzero().get() != stat.session);
         if !stat.is_zombie() || !orphan {
             continue;
         }

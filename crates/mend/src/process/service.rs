@@ -16,6 +16,7 @@ use super::cgroup::Cgroup;
 use super::child::{Child, Group};
 use super::event::{ProcessChange, ProcessEvent};
 use super::exit::ExitReason;
+use super::group::{ProcessGroup, Restarts, Turns};
 use super::hook::HookOutcome;
 use super::output::RotationStats;
 use super::spec::ServiceSpec;
@@ -39,6 +40,11 @@ pub(crate) enum Command {
     Signal(Signal, oneshot::Sender<bool>),
     /// Stop it and end the task.
     Shutdown(oneshot::Sender<()>),
+    /// Its group restarts: stop it if it runs (as on purpose), start it at
+    /// this time, in its turn among these members (start order).
+    GroupRestart(Tick, Turns),
+    /// Its group gave up: stop it and keep it down.
+    GroupGaveUp,
 }
 
 /// What ended a watch over a running process.
@@ -47,6 +53,11 @@ enum Ended {
     /// A liveness probe failed, or a startup probe ran out of budget: the
     /// run was stopped, and counts as a failure.
     ProbeFailed(Kind, ExitReason, Duration),
+    /// Stopped for its group's restart, to start again at this time, in
+    /// its turn.
+    GroupRestart(Tick, Turns),
+    /// Stopped because its group gave up.
+    GroupGaveUp,
     StoppedByHand,
     RestartByHand,
     Shutdown(Option<oneshot::Sender<()>>),
@@ -154,6 +165,8 @@ pub(crate) struct ServiceTask<C> {
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     /// Its last few exits, for a give-up command.
     pub(crate) recent: VecDeque<String>,
+    /// The group whose machine decides its restarts, if any.
+    pub(crate) group: Option<Arc<ProcessGroup>>,
 }
 
 /// How many recent exits a give-up command is told.
@@ -161,9 +174,16 @@ const RECENT_EXITS: usize = 5;
 
 impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
     pub(crate) async fn run(mut self) {
-        let mut machine = self.fresh_machine();
+        let mut machine = match &self.group {
+            Some(group) => Restarts::Group(group.clone()),
+            None => self.fresh_machine(),
+        };
         let mut wanted = self.spec.autostart;
         let mut by_hand = false;
+        // A group restart's time, for a member that was not running.
+        let mut start_at: Option<Tick> = None;
+        // The members of a group restart under way, to start in turn.
+        let mut turn: Option<Turns> = None;
         loop {
             if !wanted {
                 match self.commands.recv().await {
@@ -174,12 +194,21 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                     }
                     Some(Command::Start(ack) | Command::Restart(ack)) => {
                         if self.shared.status.lock().state == ServiceState::GaveUp {
-                            machine = self.fresh_machine();
+                            match &self.group {
+                                Some(group) => group.reset(),
+                                None => machine = self.fresh_machine(),
+                            }
                         }
                         wanted = true;
                         by_hand = true;
                         let _ = ack.send(());
                     }
+                    Some(Command::GroupRestart(at, members)) => {
+                        wanted = true;
+                        start_at = Some(at);
+                        turn = Some(members);
+                    }
+                    Some(Command::GroupGaveUp) => self.set_state(ServiceState::GaveUp),
                     Some(Command::Stop(ack)) => {
                         let _ = ack.send(());
                     }
@@ -194,10 +223,45 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                 wanted = false;
                 continue;
             }
+            if let Some(at) = start_at.take() {
+                self.set_state(ServiceState::Restarting { at });
+                match self.wait_until(at).await {
+                    Waited::Due | Waited::Now => {}
+                    Waited::Stop => {
+                        self.set_state(ServiceState::Stopped);
+                        wanted = false;
+                        continue;
+                    }
+                    Waited::GaveUp => {
+                        wanted = false;
+                        continue;
+                    }
+                    Waited::Shutdown => return,
+                }
+            }
+            if let Some(members) = turn.take() {
+                match self.wait_for_turn(&members).await {
+                    Waited::Due | Waited::Now => {}
+                    Waited::Stop => {
+                        self.set_state(ServiceState::Stopped);
+                        wanted = false;
+                        continue;
+                    }
+                    Waited::GaveUp => {
+                        wanted = false;
+                        continue;
+                    }
+                    Waited::Shutdown => return,
+                }
+            }
             match self.wait_for_deps().await {
                 Waited::Due | Waited::Now => {}
                 Waited::Stop => {
                     self.set_state(ServiceState::Stopped);
+                    wanted = false;
+                    continue;
+                }
+                Waited::GaveUp => {
                     wanted = false;
                     continue;
                 }
@@ -238,6 +302,16 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                     }
                     return;
                 }
+                Ended::GroupRestart(at, members) => {
+                    start_at = Some(at);
+                    turn = Some(members);
+                    continue;
+                }
+                Ended::GroupGaveUp => {
+                    self.set_state(ServiceState::GaveUp);
+                    wanted = false;
+                    continue;
+                }
             };
             let failed_start = ran_for < self.spec.start_grace || probe == Some(Kind::Startup);
             let exit = if reason.is_code_in(&self.spec.success_codes)
@@ -251,6 +325,15 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
             self.on_exited(pid, reason, exit, failed_start, ran_for);
             match machine.exited(&self.spec.name, exit, self.clock.coarse()) {
                 Decision::Restart(order) => {
+                    if let Some(group) = &self.group {
+                        // Siblings stop (those running) and start with it,
+                        // each in its turn.
+                        let members = group.restart_of(&order.start);
+                        for sibling in order.start.iter().filter(|s| **s != self.spec.name) {
+                            group.tell(sibling, Command::GroupRestart(order.at, members.clone()));
+                        }
+                        turn = Some(members);
+                    }
                     self.set_state(ServiceState::Restarting { at: order.at });
                     self.emit(ProcessChange::Restarting {
                         delay: order.delay,
@@ -265,10 +348,18 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                             wanted = false;
                         }
                         Waited::Now => by_hand = true,
+                        Waited::GaveUp => wanted = false,
                         Waited::Shutdown => return,
                     }
                 }
                 Decision::GiveUp(give_up) => {
+                    if let Some(group) = &self.group {
+                        for sibling in group.member_names() {
+                            if sibling != self.spec.name {
+                                group.tell(&sibling, Command::GroupGaveUp);
+                            }
+                        }
+                    }
                     self.shared.status.lock().give_ups += 1;
                     self.set_state(ServiceState::GaveUp);
                     self.emit(ProcessChange::GaveUp {
@@ -297,10 +388,14 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                         let at = self.clock.coarse().saturating_add(cooldown);
                         match self.wait_until(at).await {
                             Waited::Due | Waited::Now => {
-                                machine = self.fresh_machine();
+                                match &self.group {
+                                    Some(group) => group.reset(),
+                                    None => machine = self.fresh_machine(),
+                                }
                                 wanted = true;
                             }
                             Waited::Stop => self.set_state(ServiceState::Stopped),
+                            Waited::GaveUp => {}
                             Waited::Shutdown => return,
                         }
                     }
@@ -313,11 +408,11 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
         }
     }
 
-    fn fresh_machine(&self) -> RestartMachine {
+    fn fresh_machine(&self) -> Restarts {
         let mut machine = RestartMachine::new(self.spec.plan.clone());
         // One child per machine: the name cannot be taken.
         let _ = machine.add(self.spec.name.clone(), self.spec.restart);
-        machine
+        Restarts::Own(machine)
     }
 
     fn spawn(&self) -> std::io::Result<Child> {
@@ -428,6 +523,20 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                     self.set_state(ServiceState::Stopped);
                     return Ended::Shutdown(Some(ack));
                 }
+                Some(Command::GroupRestart(at, members)) => {
+                    if let Some(group) = &self.group {
+                        self.emit(ProcessChange::GroupRestart {
+                            group: group.name.clone(),
+                        });
+                    }
+                    self.stop(child, started).await;
+                    self.set_state(ServiceState::Restarting { at });
+                    return Ended::GroupRestart(at, members);
+                }
+                Some(Command::GroupGaveUp) => {
+                    self.stop(child, started).await;
+                    return Ended::GroupGaveUp;
+                }
                 None => {
                     self.stop(child, started).await;
                     self.set_state(ServiceState::Stopped);
@@ -496,8 +605,24 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
         }
     }
 
+    /// Waits for its turn in a group restart of `members`, serving
+    /// requests meanwhile.
+    async fn wait_for_turn(&mut self, members: &[(Arc<str>, u64)]) -> Waited {
+        let Some(group) = self.group.clone() else {
+            return Waited::Due;
+        };
+        while !group.is_turn_of(&self.spec.name, members) {
+            let at = self.clock.coarse().saturating_add(Duration::from_millis(2));
+            match self.wait_until(at).await {
+                Waited::Due | Waited::Now => {}
+                other => return other,
+            }
+        }
+        Waited::Due
+    }
+
     /// Waits out a backoff, serving requests meanwhile.
-    async fn wait_until(&mut self, at: Tick) -> Waited {
+    async fn wait_until(&mut self, mut at: Tick) -> Waited {
         loop {
             let wait = at.saturating_since(self.clock.coarse());
             if wait.is_zero() {
@@ -523,6 +648,13 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                     self.set_state(ServiceState::Stopped);
                     let _ = ack.send(());
                     return Waited::Shutdown;
+                }
+                // Its group restarts meanwhile: it starts with the group
+                // (in its turn, checked by the caller once the time is due).
+                Some(Command::GroupRestart(group_at, _)) => at = group_at,
+                Some(Command::GroupGaveUp) => {
+                    self.set_state(ServiceState::GaveUp);
+                    return Waited::GaveUp;
                 }
                 None => return Waited::Shutdown,
             }
@@ -597,6 +729,8 @@ enum Waited {
     Due,
     Stop,
     Now,
+    /// Its group gave up.
+    GaveUp,
     Shutdown,
 }
 

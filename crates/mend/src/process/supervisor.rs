@@ -10,12 +10,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::cgroup::Cgroup;
+use super::group::ProcessGroup;
 use super::handle::{Inner, ProcessHandle};
 use super::spec::ServiceSpec;
 use super::status::Backend;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Checks, ConfigError};
 use crate::observe::{Subscriber, Subscribers};
+use crate::supervise::{RestartPlanBuilder, Strategy};
 
 /// Which isolation holds the services' processes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,11 +36,21 @@ pub enum Isolation {
     ProcessGroup,
 }
 
+/// A group as given to the builder.
+#[derive(Debug)]
+struct GroupSpec {
+    name: Arc<str>,
+    strategy: Strategy,
+    plan: RestartPlanBuilder,
+    members: Vec<Arc<str>>,
+}
+
 /// Builds a [`ProcessSupervisor`]; made by [`ProcessSupervisor::builder`].
 #[must_use = "a builder does nothing until `build()`"]
 pub struct ProcessSupervisorBuilder<C = SystemClock> {
     name: Arc<str>,
     services: Vec<ServiceSpec>,
+    groups: Vec<GroupSpec>,
     isolation: Isolation,
     clock: C,
     subscribers: Subscribers,
@@ -49,6 +61,7 @@ pub struct ProcessSupervisorBuilder<C = SystemClock> {
 pub struct ProcessSupervisor<C = SystemClock> {
     pub(crate) name: Arc<str>,
     pub(crate) services: Vec<ServiceSpec>,
+    pub(crate) groups: Vec<Arc<ProcessGroup>>,
     pub(crate) isolation: Isolation,
     pub(crate) clock: C,
     pub(crate) subscribers: Subscribers,
@@ -64,6 +77,7 @@ impl ProcessSupervisor {
         ProcessSupervisorBuilder {
             name: name.into(),
             services: Vec::new(),
+            groups: Vec::new(),
             isolation: Isolation::Auto,
             clock: SystemClock,
             subscribers: Subscribers::new(),
@@ -79,6 +93,27 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
         self
     }
 
+    /// Makes `members` a group restarted together by `strategy`
+    /// ([`Strategy::OneForAll`]: one fails, all restart in start order;
+    /// [`Strategy::RestForOne`]: it and the members started after it),
+    /// with `plan`'s backoff and intensity for the whole group (the
+    /// members' own plans no longer apply). See the module docs.
+    pub fn group<S: Into<Arc<str>>>(
+        mut self,
+        name: &str,
+        strategy: Strategy,
+        plan: RestartPlanBuilder,
+        members: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.groups.push(GroupSpec {
+            name: name.into(),
+            strategy,
+            plan,
+            members: members.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
     /// Chooses the isolation (default [`Isolation::Auto`]).
     pub fn isolation(mut self, isolation: Isolation) -> Self {
         self.isolation = isolation;
@@ -90,6 +125,7 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
         ProcessSupervisorBuilder {
             name: self.name,
             services: self.services,
+            groups: self.groups,
             isolation: self.isolation,
             clock,
             subscribers: self.subscribers,
@@ -144,9 +180,48 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
             }
         }
         let services = start_order(self.services, &check)?;
+        let mut grouped = HashSet::new();
+        let mut groups = Vec::with_capacity(self.groups.len());
+        for GroupSpec {
+            name,
+            strategy,
+            plan,
+            members,
+        } in self.groups
+        {
+            let group_check = Checks::named("service group", &name);
+            if members.is_empty() {
+                return Err(group_check.fail("members", "[]", "at least one service"));
+            }
+            let mut in_order = Vec::with_capacity(members.len());
+            // Members restart in the supervisor's start order.
+            for spec in &services {
+                if members.contains(&spec.name) {
+                    if !grouped.insert(spec.name.clone()) {
+                        return Err(group_check.fail(
+                            "members",
+                            &spec.name,
+                            "a service in one group only",
+                        ));
+                    }
+                    in_order.push((spec.name.clone(), spec.restart));
+                }
+            }
+            if let Some(missing) = members
+                .iter()
+                .find(|m| !services.iter().any(|s| s.name == **m))
+            {
+                return Err(group_check.fail("members", missing, "services that exist"));
+            }
+            let plan = plan
+                .strategy(strategy)
+                .checked(&format!("service group `{name}`"))?;
+            groups.push(Arc::new(ProcessGroup::new(name, plan, in_order)));
+        }
         Ok(ProcessSupervisor {
             name: self.name,
             services,
+            groups,
             isolation: self.isolation,
             clock: self.clock,
             subscribers: self.subscribers,
@@ -193,7 +268,14 @@ impl<C: Clock + Clone + Send + Sync + 'static> ProcessSupervisor<C> {
             Some(c) => Backend::Cgroup(c.path().to_owned()),
             None => Backend::ProcessGroup,
         };
-        let inner = Inner::new(self.name, backend, cgroup, self.clock, self.subscribers);
+        let inner = Inner::new(
+            self.name,
+            self.groups,
+            backend,
+            cgroup,
+            self.clock,
+            self.subscribers,
+        );
         for spec in self.services {
             // Names were checked unique by the builder.
             let _ = inner.add(spec);

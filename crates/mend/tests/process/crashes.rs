@@ -254,3 +254,95 @@ async fn the_give_up_command_runs_once_with_the_service_and_its_exits() {
     let record = std::fs::read_to_string(&record).unwrap();
     assert_eq!(record.matches("doomed|").count(), 1, "once: {record}");
 }
+
+#[tokio::test]
+async fn groups_restart_with_one_for_all_and_rest_for_one() {
+    use mend::process::ProcessSupervisor;
+    use mend::supervise::Strategy;
+
+    let dir = tempfile::tempdir().unwrap();
+    let fail = |name: &str| dir.path().join(name);
+    let tag = marker("groups");
+    // Each member fails once when its file exists (the file is removed),
+    // and otherwise runs.
+    let member = |name: &str| {
+        script(
+            name,
+            &tag,
+            &format!(
+                "if [ -e {0} ]; then rm {0}; sleep 0.2; exit 1; fi; sleep 600",
+                fail(name).display()
+            ),
+        )
+        .build()
+        .unwrap()
+    };
+    let plan = || {
+        RestartPlan::builder()
+            .intensity(5, Duration::from_secs(60))
+            .backoff(
+                Backoff::constant(Duration::ZERO),
+                Jitter::None,
+                Duration::from_secs(600),
+            )
+    };
+    let handle = ProcessSupervisor::builder("groups")
+        .isolation(mend::process::Isolation::ProcessGroup)
+        .without_logging()
+        .service(member("a1"))
+        .service(member("a2"))
+        .service(member("r1"))
+        .service(member("r2"))
+        .service(member("r3"))
+        .group("pair", Strategy::OneForAll, plan(), ["a1", "a2"])
+        .group("chain", Strategy::RestForOne, plan(), ["r1", "r2", "r3"])
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    let pids = || -> Vec<Option<i32>> {
+        ["a1", "a2", "r1", "r2", "r3"]
+            .iter()
+            .map(|n| handle.status(n).unwrap().pid)
+            .collect()
+    };
+    until("all run", || pids().iter().all(Option::is_some)).await;
+    let before = pids();
+    // a2 fails: the whole pair restarts (a1 too).
+    std::fs::write(fail("a2"), "").unwrap();
+    handle.restart("a2").await.unwrap(); // run again now, to see the file
+    until_status(&handle, "a2", "a2 failed once and runs again", |s| {
+        s.exits.failed == 1 && s.state == ServiceState::Running
+    })
+    .await;
+    let a1 = until_status(&handle, "a1", "a1 restarted with its group", |s| {
+        s.exits.stopped == 1 && s.state == ServiceState::Running
+    })
+    .await;
+    assert_ne!(a1.pid, before[0]);
+    let a2 = handle.status("a2").unwrap();
+    assert!(
+        a1.since < a2.since,
+        "the group starts again in order, a1 before a2 (the cause): {a1:?} {a2:?}"
+    );
+    // r2 fails: r2 and r3 restart, r1 keeps running.
+    std::fs::write(fail("r2"), "").unwrap();
+    handle.restart("r2").await.unwrap();
+    until_status(&handle, "r2", "r2 failed once and runs again", |s| {
+        s.exits.failed == 1 && s.state == ServiceState::Running
+    })
+    .await;
+    let r3 = until_status(&handle, "r3", "r3 restarted after r2", |s| {
+        s.exits.stopped == 1 && s.state == ServiceState::Running
+    })
+    .await;
+    assert_ne!(r3.pid, before[4]);
+    let r1 = handle.status("r1").unwrap();
+    assert_eq!(
+        (r1.pid, r1.exits.stopped, r1.starts),
+        (before[2], 0, 1),
+        "r1 untouched"
+    );
+    handle.shutdown().await;
+    assert!(live(&tag).is_empty());
+}

@@ -84,7 +84,7 @@ fn a_thousand_crash_restarts_leave_no_zombie_and_no_descriptor() {
                         s.state == ServiceState::GaveUp
                     })
                     .await;
-                assert_eq!(status.starts, 1000, "{isolation:?}");
+                assert_eq!(status.starts, 1000, "{isolation:?}: {status:?}");
                 handle.shutdown().await;
                 drop(handle);
                 until("nothing of it lives", || live(&tag).is_empty()).await;
