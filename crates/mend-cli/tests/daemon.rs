@@ -22,6 +22,7 @@ const MEND: &str = env!("CARGO_BIN_EXE_mend");
 
 /// A `mend run` in a temporary directory, its JSON log lines collected.
 struct Daemon {
+    name: String,
     child: Child,
     dir: tempfile::TempDir,
     lines: Arc<Mutex<Vec<Value>>>,
@@ -34,7 +35,9 @@ impl Daemon {
     fn start(test: &str, services: &str) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let marker = format!("{test}-{}", std::process::id());
-        let config = dir.path().join("mend.toml");
+        // The file's name names the supervisor and its cgroup: one per
+        // test, so tests side by side never share one.
+        let config = dir.path().join(format!("{test}.toml"));
         std::fs::write(&config, services.replace("@MARKER@", &marker)).unwrap();
         let mut child = Command::new(MEND)
             .args(["run", "--log-json"])
@@ -54,6 +57,7 @@ impl Daemon {
             }
         });
         Daemon {
+            name: test.to_owned(),
             child,
             dir,
             lines,
@@ -111,7 +115,7 @@ impl Daemon {
     }
 
     fn logs(&self) -> PathBuf {
-        self.dir.path().join("mend.state/logs")
+        self.dir.path().join(format!("{}.state/logs", self.name))
     }
 
     fn log_text(&self) -> String {

@@ -56,6 +56,11 @@ impl Cgroup {
         Ok(Cgroup { path })
     }
 
+    /// Makes its directory again if it is gone.
+    pub(crate) fn ensure(&self) -> io::Result<()> {
+        sys::create_dir_all(&self.path)
+    }
+
     /// Its `cgroup.procs`, opened for a child to write itself into before
     /// exec.
     pub(crate) fn procs_for_join(&self) -> io::Result<OwnedFd> {

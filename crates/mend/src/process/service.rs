@@ -418,7 +418,12 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
     fn spawn(&self) -> std::io::Result<Child> {
         let (out, err) = self.spec.output.open(&self.spec.name)?;
         let group = match &self.cgroup {
-            Some(cgroup) => Group::Cgroup(cgroup.clone()),
+            Some(cgroup) => {
+                // Made again if something removed it since (an empty cgroup
+                // is easy to remove from outside).
+                cgroup.ensure()?;
+                Group::Cgroup(cgroup.clone())
+            }
             None => Group::ProcessGroup,
         };
         Child::spawn(&self.spec, group, out, err)

@@ -71,8 +71,10 @@ impl ProcessSupervisor {
     /// The most services one supervisor may hold.
     pub const MAX_SERVICES: usize = 10_000;
 
-    /// Starts building a supervisor called `name` (it names its cgroup),
-    /// with automatic isolation on the system clock.
+    /// Starts building a supervisor called `name` (it names its cgroup,
+    /// `mend.NAME`, under the cgroup this program is in: two supervisors of
+    /// one name there would share their services' cgroups, so give each
+    /// its own), with automatic isolation on the system clock.
     pub fn builder(name: &str) -> ProcessSupervisorBuilder {
         ProcessSupervisorBuilder {
             name: name.into(),

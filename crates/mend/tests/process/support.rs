@@ -97,7 +97,9 @@ pub(crate) fn supervise(
     isolation: &Isolation,
     specs: Vec<ServiceSpec>,
 ) -> ProcessHandle {
-    let mut builder = ProcessSupervisor::builder(name)
+    // The name names a cgroup: unique to this test process, so runs of
+    // this binary side by side on one machine never share one.
+    let mut builder = ProcessSupervisor::builder(&format!("{name}-{}", std::process::id()))
         .isolation(isolation.clone())
         .without_logging();
     for spec in specs {
