@@ -27,6 +27,18 @@ pub(crate) enum Demo {
         #[arg(long, value_parser = humantime::parse_duration)]
         hang_after: Option<Duration>,
     },
+    /// A service that reports readiness the systemd way: `READY=1` on
+    /// `NOTIFY_SOCKET` after `--ready-after`, then `WATCHDOG=1` four times
+    /// per `WATCHDOG_USEC` period, until `--starve-after` (then it goes
+    /// on running, silent: a wedge only a watchdog notices).
+    Notify {
+        /// Say `READY=1` after this long.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "500ms")]
+        ready_after: Duration,
+        /// Stop feeding the watchdog after this long.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        starve_after: Option<Duration>,
+    },
 }
 
 pub(crate) fn run(demo: Demo) -> ExitCode {
@@ -41,6 +53,16 @@ pub(crate) fn run(demo: Demo) -> ExitCode {
         }
     };
     match demo {
+        Demo::Notify {
+            ready_after,
+            starve_after,
+        } => match notify(ready_after, starve_after) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("demo notify: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Demo::Http { listen, hang_after } => match runtime.block_on(http(listen, hang_after)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -85,4 +107,38 @@ async fn http(listen: SocketAddr, hang_after: Option<Duration>) -> std::io::Resu
         }),
     );
     axum::serve(listener, app).await
+}
+
+/// The notifying service (plain threads: it only sleeps and sends).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a demo program that sleeps for real"
+)]
+fn notify(ready_after: Duration, starve_after: Option<Duration>) -> std::io::Result<()> {
+    let socket = std::env::var("NOTIFY_SOCKET").map_err(|_| {
+        std::io::Error::other("no NOTIFY_SOCKET: run me as a `type = \"notify\"` service")
+    })?;
+    let period = std::env::var("WATCHDOG_USEC")
+        .ok()
+        .and_then(|usec| usec.parse().ok())
+        .map(Duration::from_micros);
+    let sender = std::os::unix::net::UnixDatagram::unbound()?;
+    std::thread::sleep(ready_after);
+    sender.send_to(b"READY=1\nSTATUS=ready, serving", &socket)?;
+    println!("ready");
+    let tick = period.map_or(Duration::from_secs(1), |p| p / 4);
+    let mut elapsed = Duration::ZERO;
+    let mut said_wedged = false;
+    loop {
+        let starving = starve_after.is_some_and(|after| elapsed >= after);
+        if period.is_some() && !starving {
+            sender.send_to(b"WATCHDOG=1", &socket)?;
+        }
+        if starving && !said_wedged {
+            println!("wedged: no more WATCHDOG=1");
+            said_wedged = true;
+        }
+        std::thread::sleep(tick);
+        elapsed += tick;
+    }
 }

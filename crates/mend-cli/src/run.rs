@@ -47,7 +47,9 @@ async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<
         )
     })?;
     let count = config.services.len();
-    let mut builder = ProcessSupervisor::builder(&config.name).isolation(config.isolation.clone());
+    let mut builder = ProcessSupervisor::builder(&config.name)
+        .isolation(config.isolation.clone())
+        .runtime_dir(config.state_dir.join("run"));
     for spec in config.services {
         builder = builder.service(spec);
     }

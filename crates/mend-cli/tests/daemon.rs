@@ -461,3 +461,32 @@ restart_delay = "10ms"
         "{stderr}"
     );
 }
+
+#[test]
+fn a_notify_service_gates_its_dependent_and_a_missed_watchdog_restarts_it() {
+    let mut mend = Daemon::start(
+        "notify",
+        &format!(
+            r#"
+[services.ready-first]
+type = "notify"
+command = ["{MEND}", "demo", "notify", "--ready-after", "300ms", "--starve-after", "1s"]
+watchdog = "400ms"
+stop_grace = "200ms"
+restart_delay = "10ms"
+environment = {{ MEND_TEST_MARKER = "@MARKER@" }}
+
+[services.after-it]
+shell = "sleep 600"
+after = ["ready-first"]
+environment = {{ MEND_TEST_MARKER = "@MARKER@" }}
+"#
+        ),
+    );
+    mend.wait_log(Some("after-it"), &["started (pid"]);
+    mend.wait_log(Some("ready-first"), &["no WATCHDOG=1 within 400ms"]);
+    mend.wait_log(Some("ready-first"), &["started again"]);
+    mend.signal(Signal::TERM);
+    assert_eq!(mend.wait_exit().code(), Some(0), "{}", mend.log_text());
+    assert_eq!(mend.live(), Vec::<i32>::new());
+}

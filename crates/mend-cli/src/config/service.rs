@@ -50,6 +50,7 @@ pub(crate) struct ServiceConfig {
     #[serde(default)]
     after: Vec<String>,
     on_give_up: Option<Vec<String>>,
+    watchdog: Option<HumanDuration>,
     on_give_up_timeout: Option<HumanDuration>,
     liveness: Option<ProbeConfig>,
     readiness: Option<ProbeConfig>,
@@ -237,6 +238,16 @@ impl ServiceConfig {
         if oneshot {
             builder = builder.oneshot();
         }
+        match (self.kind, self.watchdog) {
+            (ServiceType::Notify, watchdog) => builder = builder.notify(watchdog.map(|w| w.0)),
+            (_, Some(_)) => {
+                return Err(KeyError::new(
+                    "watchdog",
+                    "a watchdog needs `type = \"notify\"`",
+                ));
+            }
+            (_, None) => {}
+        }
         match (self.on_give_up, self.on_give_up_timeout) {
             (Some(argv), timeout) => {
                 builder = builder.on_give_up(argv, d(timeout, Duration::from_secs(30)));
@@ -295,6 +306,7 @@ impl ServiceConfig {
                 "after" => "after",
                 "on_give_up" => "on_give_up",
                 "on_give_up.timeout" => "on_give_up_timeout",
+                "notify.watchdog" => "watchdog",
                 "period" | "timeout" | "failure_threshold" | "success_threshold" => {
                     if e.component.starts_with("liveness") {
                         "liveness"

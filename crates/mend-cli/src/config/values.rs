@@ -107,6 +107,9 @@ pub(crate) enum ServiceType {
     /// Runs to completion; success is an exit code in
     /// `success_exit_codes` (restart default `never`).
     Oneshot,
+    /// Runs until stopped, and reports readiness itself with `READY=1`
+    /// on `NOTIFY_SOCKET` (systemd's `Type=notify`).
+    Notify,
 }
 
 /// `isolation =` in `[mend]`.

@@ -50,6 +50,7 @@ impl Child {
         group: Group,
         out: Stdio,
         err: Stdio,
+        extra_env: &[(&str, String)],
     ) -> io::Result<Child> {
         let mut command = Command::new(&spec.argv[0]);
         command
@@ -67,6 +68,7 @@ impl Child {
             command.env_clear();
         }
         command.envs(spec.env.iter().map(|(k, v)| (k, v)));
+        command.envs(extra_env.iter().map(|(k, v)| (k, v)));
         let cgroup_procs = match &group {
             Group::Cgroup(cgroup) => Some(cgroup.procs_for_join()?),
             Group::ProcessGroup => None,

@@ -57,6 +57,12 @@ pub enum ProcessChange {
         /// Which kind of probe.
         kind: Kind,
     },
+    /// It did not send `WATCHDOG=1` within its watchdog period: the run is
+    /// stopped, and counts as a failure.
+    WatchdogMissed {
+        /// The period.
+        period: Duration,
+    },
     /// Its group restarts (another member ended): it is stopped, to start
     /// again with the group.
     GroupRestart {
@@ -125,6 +131,10 @@ impl fmt::Display for ProcessEvent {
                     "its {kind} probe failed: stopping it, to restart it as after a crash"
                 )
             }
+            ProcessChange::WatchdogMissed { period } => write!(
+                f,
+                "no WATCHDOG=1 within {period:?}: stopping it, to restart it as after a crash"
+            ),
             ProcessChange::GroupRestart { group } => {
                 write!(f, "stopping it: its group {group} restarts")
             }
@@ -181,6 +191,7 @@ impl AreaEvent for ProcessEvent {
             }
             | ProcessChange::Restarting { .. }
             | ProcessChange::ProbeFailed { .. }
+            | ProcessChange::WatchdogMissed { .. }
             | ProcessChange::Killed { .. } => Level::Warn,
             ProcessChange::GaveUp { .. } => Level::Error,
             _ => Level::Info,

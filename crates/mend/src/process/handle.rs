@@ -87,6 +87,7 @@ pub(crate) struct Inner {
 impl Inner {
     pub(crate) fn new<C: Clock + Clone + Send + Sync + 'static>(
         name: Arc<str>,
+        runtime_dir: Arc<std::path::Path>,
         groups: Vec<Arc<ProcessGroup>>,
         backend: Backend,
         cgroup: Option<Cgroup>,
@@ -112,6 +113,7 @@ impl Inner {
                 commands,
                 recent: VecDeque::new(),
                 group,
+                runtime_dir: runtime_dir.clone(),
             };
             tokio::spawn(task.run())
         };
@@ -169,6 +171,8 @@ impl Inner {
             halted: self.halted.clone(),
             probes: Mutex::new(None),
             oneshot: spec.oneshot,
+            notify: spec.notify.is_some(),
+            notify_ready: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let name = spec.name.clone();

@@ -48,7 +48,7 @@ impl GiveUpHook {
             Ok(files) => files,
             Err(e) => return HookOutcome::NotStarted(e.to_string()),
         };
-        let child = match Child::spawn(&spec, Group::ProcessGroup, out, err) {
+        let child = match Child::spawn(&spec, Group::ProcessGroup, out, err, &[]) {
             Ok(child) => child,
             Err(e) => return HookOutcome::NotStarted(e.to_string()),
         };

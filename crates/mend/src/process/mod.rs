@@ -85,6 +85,7 @@ mod handle;
 mod hook;
 #[cfg(feature = "metrics")]
 pub(crate) mod metrics;
+mod notify;
 mod output;
 mod proc_stat;
 mod reaper;

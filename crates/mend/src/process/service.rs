@@ -18,6 +18,7 @@ use super::event::{ProcessChange, ProcessEvent};
 use super::exit::ExitReason;
 use super::group::{ProcessGroup, Restarts, Turns};
 use super::hook::HookOutcome;
+use super::notify::NotifySocket;
 use super::output::RotationStats;
 use super::spec::ServiceSpec;
 use super::status::{Backend, ProbeHealth, ServiceState, ServiceStatus};
@@ -45,6 +46,15 @@ pub(crate) enum Command {
     GroupRestart(Tick, Turns),
     /// Its group gave up: stop it and keep it down.
     GroupGaveUp,
+}
+
+/// Why a run is stopped as a failure while its process still runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// A liveness probe turned unhealthy, or a startup probe ran out.
+    Probe(Kind),
+    /// It did not send `WATCHDOG=1` within its watchdog period.
+    Watchdog,
 }
 
 /// What ended a watch over a running process.
@@ -75,6 +85,10 @@ pub(crate) struct Shared {
     pub(crate) probes: Mutex<Option<Arc<dyn ProbeView>>>,
     /// Whether it is a one-shot (ready once it ended with success).
     pub(crate) oneshot: bool,
+    /// Whether it reports readiness on `NOTIFY_SOCKET`.
+    pub(crate) notify: bool,
+    /// It sent `READY=1` in this run.
+    pub(crate) notify_ready: AtomicBool,
 }
 
 impl std::fmt::Debug for dyn ProbeView {
@@ -127,7 +141,9 @@ impl Shared {
         status.ready = if self.oneshot {
             status.state == ServiceState::Exited && status.last_exit_normal
         } else {
-            status.state == ServiceState::Running && probes.as_ref().is_none_or(|p| p.ready())
+            status.state == ServiceState::Running
+                && probes.as_ref().is_none_or(|p| p.ready())
+                && (!self.notify || self.notify_ready.load(Ordering::SeqCst))
         };
         status.probes = probes.map(|p| p.probes()).unwrap_or_default();
         status
@@ -167,6 +183,55 @@ pub(crate) struct ServiceTask<C> {
     pub(crate) recent: VecDeque<String>,
     /// The group whose machine decides its restarts, if any.
     pub(crate) group: Option<Arc<ProcessGroup>>,
+    /// Where its notify socket goes.
+    pub(crate) runtime_dir: Arc<std::path::Path>,
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reads a run's notify socket: readiness and status into `shared`, and a
+/// missed watchdog as a failure.
+async fn notify_watch(
+    socket: NotifySocket,
+    watchdog: Option<Duration>,
+    shared: Arc<Shared>,
+    failed: mpsc::UnboundedSender<Failure>,
+) {
+    let mut deadline = watchdog.map(|period| tokio::time::Instant::now() + period);
+    loop {
+        let said = tokio::select! {
+            said = socket.recv() => said,
+            () = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let _ = failed.send(Failure::Watchdog);
+                return;
+            }
+        };
+        let Ok(said) = said else {
+            std::future::pending::<()>().await;
+            return;
+        };
+        if said.ready {
+            shared.notify_ready.store(true, Ordering::SeqCst);
+        }
+        if let Some(text) = said.status {
+            shared.status.lock().notify_status = Some(text);
+        }
+        if let (true, Some(period)) = (said.watchdog, watchdog) {
+            deadline = Some(tokio::time::Instant::now() + period);
+        }
+    }
 }
 
 /// How many recent exits a give-up command is told.
@@ -268,11 +333,11 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                 Waited::Shutdown => return,
             }
             let (pid, ended) = match self.spawn() {
-                Ok(child) => {
+                Ok((child, socket)) => {
                     machine.started(&self.spec.name, self.clock.coarse());
                     let pid = child.pid;
                     self.on_started(pid, by_hand);
-                    (Some(pid), self.watch(child).await)
+                    (Some(pid), self.watch(child, socket).await)
                 }
                 Err(e) => {
                     machine.started(&self.spec.name, self.clock.coarse());
@@ -415,8 +480,29 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
         Restarts::Own(machine)
     }
 
-    fn spawn(&self) -> std::io::Result<Child> {
+    fn spawn(&self) -> std::io::Result<(Child, Option<NotifySocket>)> {
         let (out, err) = self.spec.output.open(&self.spec.name)?;
+        let mut env = Vec::new();
+        let socket = match self.spec.notify {
+            Some(notify) => {
+                let socket = NotifySocket::bind(
+                    &self.runtime_dir,
+                    &self.spec.name,
+                    self.spec.credentials.as_ref(),
+                )?;
+                env.push((
+                    "NOTIFY_SOCKET",
+                    socket.path().to_string_lossy().into_owned(),
+                ));
+                if let Some(period) = notify.watchdog {
+                    env.push(("WATCHDOG_USEC", period.as_micros().to_string()));
+                }
+                self.shared.notify_ready.store(false, Ordering::SeqCst);
+                self.shared.status.lock().notify_status = None;
+                Some(socket)
+            }
+            None => None,
+        };
         let group = match &self.cgroup {
             Some(cgroup) => {
                 // Made again if something removed it since (an empty cgroup
@@ -426,14 +512,22 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
             }
             None => Group::ProcessGroup,
         };
-        Child::spawn(&self.spec, group, out, err)
+        Ok((Child::spawn(&self.spec, group, out, err, &env)?, socket))
     }
 
     /// Watches a running process until it ends or a request ends it.
-    async fn watch(&mut self, child: Child) -> Ended {
+    async fn watch(&mut self, child: Child, socket: Option<NotifySocket>) -> Ended {
         let started = self.clock.precise();
         let (failed_tx, mut failed) = mpsc::unbounded_channel();
-        let _monitor = self.start_probes(failed_tx);
+        let _monitor = self.start_probes(failed_tx.clone());
+        let _notify = socket.map(|socket| {
+            AbortOnDrop(tokio::spawn(notify_watch(
+                socket,
+                self.spec.notify.and_then(|n| n.watchdog),
+                self.shared.clone(),
+                failed_tx,
+            )))
+        });
         let ended = self.watch_run(child, started, &mut failed).await;
         *self.shared.probes.lock() = None;
         ended
@@ -442,7 +536,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
     /// Starts a monitor of this run's probes, if the service has any; a
     /// failed liveness or startup probe is sent on `failed`. The monitor
     /// stops when the returned handle is dropped.
-    fn start_probes(&self, failed: mpsc::UnboundedSender<Kind>) -> Option<MonitorHandle<C>> {
+    fn start_probes(&self, failed: mpsc::UnboundedSender<Failure>) -> Option<MonitorHandle<C>> {
         if self.spec.probes.is_empty() {
             return None;
         }
@@ -455,7 +549,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
             if kind != Kind::Readiness {
                 let failed = failed.clone();
                 probe = probe.recovery(move || {
-                    let _ = failed.send(kind);
+                    let _ = failed.send(Failure::Probe(kind));
                     std::future::ready(())
                 });
             }
@@ -474,13 +568,24 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
         &mut self,
         child: Child,
         started: Tick,
-        failed: &mut mpsc::UnboundedReceiver<Kind>,
+        failed: &mut mpsc::UnboundedReceiver<Failure>,
     ) -> Ended {
         loop {
             let command = tokio::select! {
                 _ = child.exited() => None,
-                Some(kind) = failed.recv() => {
-                    self.emit(ProcessChange::ProbeFailed { kind });
+                Some(failure) = failed.recv() => {
+                    let kind = match failure {
+                        Failure::Probe(kind) => {
+                            self.emit(ProcessChange::ProbeFailed { kind });
+                            kind
+                        }
+                        Failure::Watchdog => {
+                            self.emit(ProcessChange::WatchdogMissed {
+                                period: self.spec.notify.and_then(|n| n.watchdog).unwrap_or_default(),
+                            });
+                            Kind::Liveness
+                        }
+                    };
                     let pid = child.pid;
                     self.set_state(ServiceState::Stopping);
                     self.finish(&child).await;
@@ -754,6 +859,7 @@ pub(crate) fn initial_status(spec: &ServiceSpec, backend: Backend) -> ServiceSta
         give_ups: 0,
         backend,
         ready: false,
+        notify_status: None,
         probes: Vec::new(),
         waiting_for: None,
         last_exit_normal: false,

@@ -11,6 +11,7 @@ use mend_sys::Limit;
 use rustix::process::{Resource, Signal};
 
 use super::hook::GiveUpHook;
+use super::notify::NotifySpec;
 use super::output::Output;
 use super::user::Credentials;
 use crate::config::{Checks, ConfigError};
@@ -60,6 +61,7 @@ pub struct ServiceSpec {
     pub(crate) after: Vec<Arc<str>>,
     pub(crate) oneshot: bool,
     pub(crate) on_give_up: Option<GiveUpHook>,
+    pub(crate) notify: Option<NotifySpec>,
 }
 
 /// Builds a [`ServiceSpec`]; made by [`ServiceSpec::builder`].
@@ -109,6 +111,7 @@ impl ServiceSpec {
                 after: Vec::new(),
                 oneshot: false,
                 on_give_up: None,
+                notify: None,
             },
             plan: RestartPlan::builder()
                 .intensity(5, Duration::from_secs(10))
@@ -294,6 +297,17 @@ impl ServiceSpecBuilder {
         self
     }
 
+    /// It reports readiness itself, the systemd way: each run gets a
+    /// `NOTIFY_SOCKET` (a Unix datagram socket only its user may use) and
+    /// is ready once it sends `READY=1`; `STATUS=` lines show in its
+    /// status. With a `watchdog` period it also gets `WATCHDOG_USEC` and
+    /// must send `WATCHDOG=1` at least that often from its start: a missed
+    /// one stops the run as a failure, like a liveness probe.
+    pub fn notify(mut self, watchdog: Option<Duration>) -> Self {
+        self.spec.notify = Some(NotifySpec { watchdog });
+        self
+    }
+
     /// Runs `argv` (exec'd directly, in a process group of its own, its
     /// output where the service's goes) each time the service gives up,
     /// with `MEND_SERVICE` (its name), `MEND_REASON` (why it gave up) and
@@ -366,6 +380,17 @@ impl ServiceSpecBuilder {
                     "a soft limit no higher than the hard one",
                 ));
             }
+        }
+        if let Some(NotifySpec {
+            watchdog: Some(period),
+        }) = self.spec.notify
+        {
+            check.duration(
+                "notify.watchdog",
+                period,
+                Duration::from_millis(1),
+                ServiceSpec::MAX_GRACE,
+            )?;
         }
         if let Some(hook) = &self.spec.on_give_up {
             if hook.argv.first().is_none_or(String::is_empty) {

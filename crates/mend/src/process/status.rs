@@ -125,6 +125,8 @@ pub struct ServiceStatus {
     /// readiness and startup probes (for a one-shot: finished with
     /// success).
     pub ready: bool,
+    /// The last `STATUS=` it sent on `NOTIFY_SOCKET` in this run.
+    pub notify_status: Option<String>,
     /// Each probe's health during the current run.
     pub probes: Vec<ProbeHealth>,
     /// While [`ServiceState::Waiting`]: the services it waits for, and why

@@ -49,6 +49,7 @@ struct GroupSpec {
 #[must_use = "a builder does nothing until `build()`"]
 pub struct ProcessSupervisorBuilder<C = SystemClock> {
     name: Arc<str>,
+    runtime_dir: Option<PathBuf>,
     services: Vec<ServiceSpec>,
     groups: Vec<GroupSpec>,
     isolation: Isolation,
@@ -60,6 +61,7 @@ pub struct ProcessSupervisorBuilder<C = SystemClock> {
 #[must_use = "a supervisor does nothing until started"]
 pub struct ProcessSupervisor<C = SystemClock> {
     pub(crate) name: Arc<str>,
+    pub(crate) runtime_dir: Option<PathBuf>,
     pub(crate) services: Vec<ServiceSpec>,
     pub(crate) groups: Vec<Arc<ProcessGroup>>,
     pub(crate) isolation: Isolation,
@@ -78,6 +80,7 @@ impl ProcessSupervisor {
     pub fn builder(name: &str) -> ProcessSupervisorBuilder {
         ProcessSupervisorBuilder {
             name: name.into(),
+            runtime_dir: None,
             services: Vec::new(),
             groups: Vec::new(),
             isolation: Isolation::Auto,
@@ -116,6 +119,13 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
         self
     }
 
+    /// Where services that report readiness get their notify sockets
+    /// (default: `mend-PID-NAME` in the temporary directory).
+    pub fn runtime_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.runtime_dir = Some(dir.into());
+        self
+    }
+
     /// Chooses the isolation (default [`Isolation::Auto`]).
     pub fn isolation(mut self, isolation: Isolation) -> Self {
         self.isolation = isolation;
@@ -126,6 +136,7 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
     pub fn clock<C2: Clock>(self, clock: C2) -> ProcessSupervisorBuilder<C2> {
         ProcessSupervisorBuilder {
             name: self.name,
+            runtime_dir: self.runtime_dir,
             services: self.services,
             groups: self.groups,
             isolation: self.isolation,
@@ -222,6 +233,7 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
         }
         Ok(ProcessSupervisor {
             name: self.name,
+            runtime_dir: self.runtime_dir,
             services,
             groups,
             isolation: self.isolation,
@@ -270,8 +282,15 @@ impl<C: Clock + Clone + Send + Sync + 'static> ProcessSupervisor<C> {
             Some(c) => Backend::Cgroup(c.path().to_owned()),
             None => Backend::ProcessGroup,
         };
+        let runtime_dir: Arc<std::path::Path> = match self.runtime_dir {
+            Some(dir) => dir.into(),
+            None => std::env::temp_dir()
+                .join(format!("mend-{}-{}", std::process::id(), self.name))
+                .into(),
+        };
         let inner = Inner::new(
             self.name,
+            runtime_dir,
             self.groups,
             backend,
             cgroup,

@@ -90,6 +90,12 @@ pub(crate) fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
     }
 }
 
+/// Sets a file's or directory's permission bits.
+pub(crate) fn set_mode(path: impl AsRef<Path>, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+}
+
 /// The size of a file, 0 if it is gone.
 pub(crate) fn size(path: impl AsRef<Path>) -> u64 {
     fs::metadata(path).map_or(0, |m| m.len())

@@ -6,6 +6,7 @@
 //! our descendants) runs in a re-executed copy of this binary.
 
 mod crashes;
+mod notify;
 mod output;
 mod probes;
 mod reaping;
