@@ -49,6 +49,8 @@ pub(crate) struct ServiceConfig {
     log_keep: Option<u32>,
     #[serde(default)]
     after: Vec<String>,
+    #[serde(default)]
+    stop_with_dependencies: bool,
     on_give_up: Option<Vec<String>>,
     watchdog: Option<HumanDuration>,
     on_give_up_timeout: Option<HumanDuration>,
@@ -235,6 +237,7 @@ impl ServiceConfig {
         if !self.after.is_empty() {
             builder = builder.after(self.after);
         }
+        builder = builder.stop_with_dependencies(self.stop_with_dependencies);
         if oneshot {
             builder = builder.oneshot();
         }

@@ -69,6 +69,12 @@ pub enum ProcessChange {
         /// The group.
         group: Arc<str>,
     },
+    /// A service it starts after is down for good: it is stopped, and
+    /// waits for it again.
+    DependencyDown {
+        /// The service it starts after.
+        dependency: Arc<str>,
+    },
     /// Its give-up command ran.
     GiveUpCommand {
         /// How it ended.
@@ -137,6 +143,12 @@ impl fmt::Display for ProcessEvent {
             ),
             ProcessChange::GroupRestart { group } => {
                 write!(f, "stopping it: its group {group} restarts")
+            }
+            ProcessChange::DependencyDown { dependency } => {
+                write!(
+                    f,
+                    "stopping it: {dependency}, which it starts after, is down"
+                )
             }
             ProcessChange::GiveUpCommand { outcome } => {
                 write!(f, "its give-up command ran: {outcome}")

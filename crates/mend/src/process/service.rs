@@ -60,6 +60,9 @@ pub(crate) enum Failure {
 /// What ended a watch over a running process.
 enum Ended {
     Exited(ExitReason, Duration),
+    /// Stopped because a service it starts after gave up (or, a one-shot,
+    /// failed): it waits for it again.
+    DependencyDown,
     /// A liveness probe failed, or a startup probe ran out of budget: the
     /// run was stopped, and counts as a failure.
     ProbeFailed(Kind, ExitReason, Duration),
@@ -185,6 +188,25 @@ pub(crate) struct ServiceTask<C> {
     pub(crate) group: Option<Arc<ProcessGroup>>,
     /// Where its notify socket goes.
     pub(crate) runtime_dir: Arc<std::path::Path>,
+}
+
+/// Resolves, with its name, once a service in `deps` is down for good
+/// (gave up; a one-shot that failed), if `enabled`; otherwise never.
+async fn dependency_down(deps: &[(Arc<str>, Arc<Shared>)], enabled: bool) -> Arc<str> {
+    if !enabled || deps.is_empty() {
+        return std::future::pending().await;
+    }
+    loop {
+        let down = deps.iter().find(|(_, dep)| {
+            let status = dep.snapshot();
+            status.state == ServiceState::GaveUp
+                || (dep.oneshot && status.state == ServiceState::Exited && !status.last_exit_normal)
+        });
+        if let Some((name, _)) = down {
+            return name.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Aborts a task when dropped.
@@ -375,6 +397,10 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                 Ended::GroupGaveUp => {
                     self.set_state(ServiceState::GaveUp);
                     wanted = false;
+                    continue;
+                }
+                Ended::DependencyDown => {
+                    let _ = machine.exited(&self.spec.name, Exit::Stopped, self.clock.coarse());
                     continue;
                 }
             };
@@ -595,6 +621,11 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                         .unwrap_or_else(|e| ExitReason::SpawnFailed(format!("reaping: {e}")));
                     let _ = pid;
                     return Ended::ProbeFailed(kind, reason, ran_for);
+                }
+                dependency = dependency_down(&self.deps, self.spec.stop_with_dependencies) => {
+                    self.emit(ProcessChange::DependencyDown { dependency });
+                    self.stop(child, started).await;
+                    return Ended::DependencyDown;
                 }
                 command = self.commands.recv() => Some(command),
             };

@@ -62,6 +62,7 @@ pub struct ServiceSpec {
     pub(crate) oneshot: bool,
     pub(crate) on_give_up: Option<GiveUpHook>,
     pub(crate) notify: Option<NotifySpec>,
+    pub(crate) stop_with_dependencies: bool,
 }
 
 /// Builds a [`ServiceSpec`]; made by [`ServiceSpec::builder`].
@@ -112,6 +113,7 @@ impl ServiceSpec {
                 oneshot: false,
                 on_give_up: None,
                 notify: None,
+                stop_with_dependencies: false,
             },
             plan: RestartPlan::builder()
                 .intensity(5, Duration::from_secs(10))
@@ -285,6 +287,15 @@ impl ServiceSpecBuilder {
     /// success). Services stop in the reverse order.
     pub fn after<S: Into<Arc<str>>>(mut self, services: impl IntoIterator<Item = S>) -> Self {
         self.spec.after.extend(services.into_iter().map(Into::into));
+        self
+    }
+
+    /// While it runs, a service it starts after that gives up (or, a
+    /// one-shot, fails) stops it too; it then waits for that service
+    /// again. By default it keeps running (a dependency that gives up
+    /// holds only what has not started yet).
+    pub fn stop_with_dependencies(mut self, stop: bool) -> Self {
+        self.spec.stop_with_dependencies = stop;
         self
     }
 

@@ -231,3 +231,42 @@ fn after_cycles_and_unknown_names_are_refused_naming_both_ends() {
         .unwrap_err();
     assert_eq!(own.field, "after");
 }
+
+#[tokio::test]
+async fn a_dependency_that_gives_up_stops_the_dependents_that_ask_for_it() {
+    let tag = marker("dep-down");
+    let db = script("db", &tag, "sleep 0.5; exit 1")
+        .restarts(fast(0))
+        .build()
+        .unwrap();
+    let bound = script("bound", &tag, "sleep 600")
+        .after(["db"])
+        .stop_with_dependencies(true)
+        .build()
+        .unwrap();
+    let loose = script("loose", &tag, "sleep 600")
+        .after(["db"])
+        .build()
+        .unwrap();
+    let handle = supervise("dep-down", &Isolation::ProcessGroup, vec![db, bound, loose]);
+    until_status(&handle, "bound", "bound runs", |s| {
+        s.state == ServiceState::Running
+    })
+    .await;
+    until_status(&handle, "db", "db gives up", |s| {
+        s.state == ServiceState::GaveUp
+    })
+    .await;
+    let held = until_status(&handle, "bound", "bound is stopped and held", |s| {
+        s.waiting_for.as_deref() == Some("db (gave up)")
+    })
+    .await;
+    assert_eq!((held.starts, held.exits.stopped), (1, 1));
+    let loose = handle.status("loose").unwrap();
+    assert_eq!(
+        loose.state,
+        ServiceState::Running,
+        "by default it keeps running"
+    );
+    handle.shutdown().await;
+}
