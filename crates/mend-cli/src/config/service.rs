@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use mend::health::{CommandCheck, HealthCheck, HttpCheck, Kind, Probe, TcpCheck};
-use mend::process::{LogFiles, Output, Resource, ServiceSpec, credentials_for};
+use mend::health::{HealthCheck, HttpCheck, Kind, Probe, TcpCheck};
+use mend::process::{ExecCheck, LogFiles, Output, Resource, ServiceSpec, credentials_for};
 use mend::retry::{Backoff, Jitter};
 use mend::supervise::RestartPlan;
 use serde::Deserialize;
@@ -88,7 +88,7 @@ impl ProbeConfig {
                 probe_of(kind, service, "tcp", TcpCheck::new(addr))
             }
             (None, None, Some(argv)) if !argv.is_empty() => {
-                probe_of(kind, service, "exec", CommandCheck::new(argv))
+                probe_of(kind, service, "exec", ExecCheck::new(argv))
             }
             _ => {
                 return Err(KeyError::new(

@@ -79,6 +79,7 @@
 mod cgroup;
 mod child;
 mod event;
+mod exec_check;
 mod exit;
 mod group;
 mod handle;
@@ -98,6 +99,7 @@ mod tracked;
 mod user;
 
 pub use event::{ProcessChange, ProcessEvent};
+pub use exec_check::ExecCheck;
 pub use exit::ExitReason;
 pub use handle::{ProcessError, ProcessHandle};
 pub use output::{LogFiles, Output, RotationStats};

@@ -270,3 +270,37 @@ async fn a_dependency_that_gives_up_stops_the_dependents_that_ask_for_it() {
     );
     handle.shutdown().await;
 }
+
+/// Live processes whose command line holds `needle`.
+fn running_with(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn an_exec_check_judges_the_exit_and_leaves_nothing_when_cut_off() {
+    use mend::health::HealthCheck;
+    use mend::process::ExecCheck;
+
+    assert!(ExecCheck::new(["true"]).check().await.status.passes());
+    let failed = ExecCheck::new(["sh", "-c", "exit 3"]).check().await;
+    assert!(!failed.status.passes());
+    assert_eq!(failed.output.as_deref(), Some("exited with code 3"));
+    // Cut off by a probe's timeout: it and what it started are killed.
+    let needle = format!("{}.{}", 600 + std::process::id() % 1000, std::process::id());
+    let slow = ExecCheck::new([
+        "sh".to_owned(),
+        "-c".to_owned(),
+        format!("sleep {needle} & sleep {needle}"),
+    ]);
+    let run = slow.check();
+    let cut = tokio::time::timeout(Duration::from_millis(300), run).await;
+    assert!(cut.is_err(), "still running at the timeout");
+    crate::support::until("both sleeps are gone", || running_with(&needle) == 0).await;
+}
