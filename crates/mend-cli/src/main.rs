@@ -4,7 +4,9 @@
 //! anything. The binary is thin: config, wiring and logging; everything
 //! about processes is `mend::process`.
 
+mod api;
 mod config;
+mod control;
 mod demo;
 mod logging;
 mod run;
@@ -50,14 +52,106 @@ enum Command {
         /// The config file.
         config: PathBuf,
     },
+    /// Show every service of the daemon running CONFIG: state, pid,
+    /// uptime, restarts, readiness, last exit.
+    Status {
+        /// The config `mend run` was given.
+        #[arg(default_value = "mend.toml")]
+        config: PathBuf,
+        /// The state directory, if `mend run` was given one.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a service that is down (a start by hand: a service that gave
+    /// up starts its count over).
+    Start(Target),
+    /// Stop a service (its stop signal, its grace, then SIGKILL to what is
+    /// left) and keep it down.
+    Stop(Target),
+    /// Stop a service and start it again.
+    Restart(Target),
+    /// Send a signal to every process of a service.
+    Signal {
+        /// The signal: HUP, USR1, ...
+        signal: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// The daemon's Prometheus metrics.
+    Metrics {
+        /// The config `mend run` was given.
+        #[arg(default_value = "mend.toml")]
+        config: PathBuf,
+        /// The state directory, if `mend run` was given one.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
+    /// The daemon's health report (application/health+json); exits 1 when
+    /// a service fails.
+    Health {
+        /// The config `mend run` was given.
+        #[arg(default_value = "mend.toml")]
+        config: PathBuf,
+        /// The state directory, if `mend run` was given one.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
     /// Small programs for the demo config and the tests.
     #[command(subcommand)]
     Demo(demo::Demo),
 }
 
+/// Which service of which daemon.
+#[derive(Debug, clap::Args)]
+struct Target {
+    /// The service.
+    service: String,
+    /// The config `mend run` was given.
+    #[arg(default_value = "mend.toml")]
+    config: PathBuf,
+    /// The state directory, if `mend run` was given one.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let act = |action: &'static str, t: Target| {
+        control::run(
+            control::Ask::Act {
+                action,
+                service: t.service,
+            },
+            &t.config,
+            t.state_dir.as_deref(),
+        )
+    };
     match cli.command {
+        Command::Status {
+            config,
+            state_dir,
+            json,
+        } => control::run(control::Ask::Status { json }, &config, state_dir.as_deref()),
+        Command::Start(target) => act("start", target),
+        Command::Stop(target) => act("stop", target),
+        Command::Restart(target) => act("restart", target),
+        Command::Signal { signal, target } => control::run(
+            control::Ask::Signal {
+                service: target.service,
+                signal,
+            },
+            &target.config,
+            target.state_dir.as_deref(),
+        ),
+        Command::Metrics { config, state_dir } => {
+            control::run(control::Ask::Metrics, &config, state_dir.as_deref())
+        }
+        Command::Health { config, state_dir } => {
+            control::run(control::Ask::Health, &config, state_dir.as_deref())
+        }
         Command::Demo(demo) => demo::run(demo),
         Command::Check { config } => match Config::load(&config, None) {
             Ok(config) => {

@@ -72,6 +72,19 @@ async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<
         config.state_dir.join("logs").display(),
     );
 
+    let api = tokio::spawn({
+        let handle = handle.clone();
+        let state_dir = config.state_dir.clone();
+        async move {
+            if let Err(e) = crate::api::server::serve(handle, &state_dir).await {
+                tracing::error!("the control API stopped: {e}");
+            }
+        }
+    });
+    tracing::info!(
+        "control API on {} (`mend status` from this directory)",
+        crate::api::server::socket_path(&config.state_dir).display()
+    );
     let why = tokio::select! {
         _ = terminate.recv() => "SIGTERM",
         _ = interrupt.recv() => "SIGINT",
@@ -92,6 +105,9 @@ async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<
         handle.kill_all();
         shutdown.await;
     }
+    api.abort();
+    #[allow(clippy::disallowed_methods, reason = "the daemon's own socket")]
+    let _ = std::fs::remove_file(crate::api::server::socket_path(&config.state_dir));
     reaper.reap_now();
     tracing::info!(
         orphans_reaped = reaper.reaped(),

@@ -114,6 +114,28 @@ impl Daemon {
         live(&self.marker)
     }
 
+    fn config(&self) -> PathBuf {
+        self.dir.path().join(format!("{}.toml", self.name))
+    }
+
+    /// Runs `mend ARGS... CONFIG` (a control command); its exit code and
+    /// stdout.
+    fn control(&self, args: &[&str]) -> (Option<i32>, String) {
+        let out = Command::new(MEND)
+            .args(args)
+            .arg(self.config())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
+
     fn logs(&self) -> PathBuf {
         self.dir.path().join(format!("{}.state/logs", self.name))
     }
@@ -489,4 +511,127 @@ environment = {{ MEND_TEST_MARKER = "@MARKER@" }}
     mend.signal(Signal::TERM);
     assert_eq!(mend.wait_exit().code(), Some(0), "{}", mend.log_text());
     assert_eq!(mend.live(), Vec::<i32>::new());
+}
+
+/// promtool, from `$PROMTOOL` or the `PATH`; `.ci/run` installs it.
+fn promtool() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PROMTOOL") {
+        return Some(path.into());
+    }
+    let found = Command::new("promtool").arg("--version").output().is_ok();
+    assert!(
+        found || std::env::var("CI").is_err(),
+        "CI must have promtool"
+    );
+    found.then(|| "promtool".into())
+}
+
+#[test]
+fn the_control_commands_show_and_steer_the_services() {
+    let mend = Daemon::start(
+        "control",
+        r#"
+[services.steady]
+shell = "sleep 600"
+environment = { MEND_TEST_MARKER = "@MARKER@" }
+
+[services.done]
+type = "oneshot"
+shell = "exit 0"
+environment = { MEND_TEST_MARKER = "@MARKER@" }
+"#,
+    );
+    mend.wait_log(None, &["control API on"]);
+    mend.wait_log(Some("done"), &["ended: exited with code 0"]);
+    let mut services = Vec::new();
+    wait("the API answers", || {
+        let (code, out) = mend.control(&["status", "--json"]);
+        if code == Some(0) {
+            services = serde_json::from_str::<Vec<Value>>(&out).unwrap();
+        }
+        code == Some(0)
+    });
+    let steady = services.iter().find(|s| s["name"] == "steady").unwrap();
+    assert_eq!(steady["state"], "running");
+    assert_eq!(steady["ready"], true);
+    assert!(steady["pid"].as_i64().unwrap() > 0);
+    let done = services.iter().find(|s| s["name"] == "done").unwrap();
+    assert_eq!(
+        (done["state"].as_str(), done["ready"].as_bool()),
+        (Some("exited"), Some(true))
+    );
+
+    let (code, table) = mend.control(&["status"]);
+    assert_eq!(code, Some(0), "{table}");
+    assert!(table.starts_with("SERVICE"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("steady") && l.contains("running")),
+        "{table}"
+    );
+
+    let (code, out) = mend.control(&["stop", "steady"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (_, json) = mend.control(&["status", "--json"]);
+    assert!(
+        json.contains(r#""name":"steady","state":"stopped""#),
+        "{json}"
+    );
+    let (code, out) = mend.control(&["start", "steady"]);
+    assert_eq!(code, Some(0), "{out}");
+    wait("steady runs again", || {
+        mend.control(&["status", "--json"])
+            .1
+            .contains(r#""name":"steady","state":"running""#)
+    });
+    let (code, out) = mend.control(&["stop", "nobody"]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("no service named `nobody`"), "{out}");
+
+    let (code, health) = mend.control(&["health"]);
+    assert_eq!(code, Some(0), "{health}");
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "pass");
+    assert_eq!(health["checks"]["steady:process"][0]["status"], "pass");
+
+    let (code, metrics) = mend.control(&["metrics"]);
+    assert_eq!(code, Some(0), "{metrics}");
+    assert!(
+        metrics.contains(r#"mend_process_up{supervisor="control",service="steady"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"mend_process_starts_total{supervisor="control",service="steady"} 2"#),
+        "{metrics}"
+    );
+    if let Some(promtool) = promtool() {
+        let mut check = Command::new(promtool)
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        check
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(metrics.as_bytes())
+            .unwrap();
+        let out = check.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let socket = mend.dir.path().join("control.state/mend.sock");
+    assert_eq!(
+        std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 }
