@@ -128,3 +128,45 @@ pub(crate) fn table(services: &[ServiceView]) -> String {
     }
     out
 }
+
+/// Prints the last `lines` lines of a service's stdout and stderr files.
+pub(crate) fn logs(
+    service: &str,
+    config: &Path,
+    state_dir: Option<&Path>,
+    lines: usize,
+) -> ExitCode {
+    let config = match Config::load(config, state_dir) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !config.services.iter().any(|s| s.name() == service) {
+        eprintln!(
+            "error: no service named `{service}` in {}",
+            config.file.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    for stream in ["out", "err"] {
+        let path = config
+            .state_dir
+            .join("logs")
+            .join(format!("{service}.{stream}"));
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "a service's output file, not a checkpoint"
+        )]
+        let text = std::fs::read(&path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        println!("==> {} <==", path.display());
+        for line in &all[all.len().saturating_sub(lines)..] {
+            println!("{line}");
+        }
+    }
+    ExitCode::SUCCESS
+}

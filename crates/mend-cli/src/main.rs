@@ -80,6 +80,15 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// The last lines a service wrote to stdout and stderr (its files in
+    /// the state directory).
+    Logs {
+        #[command(flatten)]
+        target: Target,
+        /// How many lines of each.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: usize,
+    },
     /// The daemon's Prometheus metrics.
     Metrics {
         /// The config `mend run` was given.
@@ -145,6 +154,12 @@ fn main() -> ExitCode {
             },
             &target.config,
             target.state_dir.as_deref(),
+        ),
+        Command::Logs { target, lines } => control::logs(
+            &target.service,
+            &target.config,
+            target.state_dir.as_deref(),
+            lines,
         ),
         Command::Metrics { config, state_dir } => {
             control::run(control::Ask::Metrics, &config, state_dir.as_deref())

@@ -537,7 +537,7 @@ environment = { MEND_TEST_MARKER = "@MARKER@" }
 
 [services.done]
 type = "oneshot"
-shell = "exit 0"
+shell = "echo migrated; exit 0"
 environment = { MEND_TEST_MARKER = "@MARKER@" }
 "#,
     );
@@ -628,6 +628,9 @@ environment = { MEND_TEST_MARKER = "@MARKER@" }
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    let (code, logs) = mend.control(&["logs", "done"]);
+    assert_eq!(code, Some(0), "{logs}");
+    assert!(logs.contains("done.out <==\nmigrated\n"), "{logs}");
     use std::os::unix::fs::PermissionsExt;
     let socket = mend.dir.path().join("control.state/mend.sock");
     assert_eq!(
