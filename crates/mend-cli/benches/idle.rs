@@ -62,18 +62,21 @@ fn main() {
         ));
     }
     measure_mend("sleeping services", &sleepers, measure, "< 1% and < 30 MB");
+    // 100 distinct free ports: all held at once while the config is
+    // written (one at a time, the system may hand out a port it just got
+    // back), released before mend starts.
+    let held: Vec<std::net::TcpListener> = (0..SERVICES)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
     let mut probed = String::new();
-    for i in 0..SERVICES {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+    for (i, listener) in held.iter().enumerate() {
+        let port = listener.local_addr().unwrap().port();
         probed.push_str(&format!(
             "[services.web-{i}]\ncommand = [\"mend\", \"demo\", \"http\", \"--listen\", \"127.0.0.1:{port}\"]\n\
              liveness = {{ http = \"http://127.0.0.1:{port}/\", period = \"1s\" }}\n\n"
         ));
     }
+    drop(held);
     measure_mend(
         "HTTP services, each probed every second",
         &probed,
@@ -91,13 +94,18 @@ fn measure_mend(what: &str, config: &str, measure: Duration, goal: &str) {
         .arg(&file)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("mend.log")).unwrap())
         .spawn()
         .unwrap();
     let pid = mend.id();
     let deadline = Instant::now() + Duration::from_secs(30);
     while children(pid) < SERVICES {
-        assert!(Instant::now() < deadline, "the services did not start");
+        assert!(
+            Instant::now() < deadline,
+            "the services did not start ({} of {SERVICES} run); mend said:\n{}",
+            children(pid),
+            std::fs::read_to_string(dir.path().join("mend.log")).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // Let the start settle, then measure.
