@@ -98,6 +98,9 @@ fn measure_mend(what: &str, config: &str, measure: Duration, goal: &str) {
         .spawn()
         .unwrap();
     let pid = mend.id();
+    // However this ends (a failed assertion included), mend and its
+    // services do not outlive the bench.
+    let _stop = StopOnDrop(pid);
     let deadline = Instant::now() + Duration::from_secs(30);
     while children(pid) < SERVICES {
         assert!(
@@ -127,4 +130,15 @@ fn measure_mend(what: &str, config: &str, measure: Duration, goal: &str) {
     .unwrap();
     let status = mend.wait().unwrap();
     assert!(status.success(), "mend stopped with {status}");
+}
+
+/// Sends SIGTERM to mend when dropped (it stops its services).
+struct StopOnDrop(u32);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = rustix::process::Pid::from_raw(self.0 as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+    }
 }
