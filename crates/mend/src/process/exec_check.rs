@@ -15,8 +15,11 @@ use super::exit::ExitReason;
 use super::spec::ServiceSpec;
 use crate::health::{CheckFuture, CheckResult, HealthCheck};
 
-/// Passes when the command exits 0 (see the [module docs](self)); a
-/// daemon's `exec` probe.
+/// Passes when the command exits 0; a daemon's `exec` probe. The command
+/// runs the way the process supervisor runs everything: exec'd directly,
+/// in a process group of its own that the orphan reaper knows, and,
+/// whether it ends, fails or is cancelled by its probe's timeout, killed
+/// with everything it started in that group.
 ///
 /// # Examples
 ///
