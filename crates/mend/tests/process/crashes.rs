@@ -346,3 +346,46 @@ async fn groups_restart_with_one_for_all_and_rest_for_one() {
     handle.shutdown().await;
     assert!(live(&tag).is_empty());
 }
+
+#[tokio::test]
+async fn a_group_that_gives_up_stops_every_member() {
+    use mend::process::ProcessSupervisor;
+    use mend::supervise::Strategy;
+
+    let tag = marker("group-gives-up");
+    let handle = ProcessSupervisor::builder(&format!("group-gives-up-{}", std::process::id()))
+        .isolation(mend::process::Isolation::ProcessGroup)
+        .without_logging()
+        .service(script("steady", &tag, "sleep 600").build().unwrap())
+        .service(script("doomed", &tag, "sleep 0.3; exit 1").build().unwrap())
+        .service(script("outsider", &tag, "sleep 600").build().unwrap())
+        .group(
+            "pair",
+            Strategy::OneForOne,
+            fast_restarts(0),
+            ["steady", "doomed"],
+        )
+        .build()
+        .unwrap()
+        .start()
+        .unwrap();
+    until_status(&handle, "doomed", "the group gives up", |s| {
+        s.state == ServiceState::GaveUp
+    })
+    .await;
+    let steady = until_status(&handle, "steady", "its sibling is stopped with it", |s| {
+        s.state == ServiceState::GaveUp
+    })
+    .await;
+    assert_eq!((steady.starts, steady.exits.stopped), (1, 1));
+    assert_eq!(
+        handle.status("outsider").unwrap().state,
+        ServiceState::Running,
+        "not in the group"
+    );
+    // A start by hand starts the group's count over.
+    handle.start("doomed").await.unwrap();
+    until_status(&handle, "doomed", "it runs again", |s| s.starts == 2).await;
+    handle.shutdown().await;
+    assert!(live(&tag).is_empty());
+}
