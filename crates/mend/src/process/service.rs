@@ -612,14 +612,12 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                             Kind::Liveness
                         }
                     };
-                    let pid = child.pid;
                     self.set_state(ServiceState::Stopping);
                     self.finish(&child).await;
                     let ran_for = self.clock.precise().saturating_since(started);
                     let reason = child
                         .reap()
                         .unwrap_or_else(|e| ExitReason::SpawnFailed(format!("reaping: {e}")));
-                    let _ = pid;
                     return Ended::ProbeFailed(kind, reason, ran_for);
                 }
                 dependency = dependency_down(&self.deps, self.spec.stop_with_dependencies) => {
