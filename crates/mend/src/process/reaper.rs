@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use rustix::process::{Pid, WaitOptions, getpid, getsid, set_child_subreaper, waitpid};
+use rustix::process::{Pid, WaitOptions, getpid, set_child_subreaper, waitpid};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
 
@@ -103,7 +103,14 @@ impl Drop for OrphanReaper {
 
 /// One pass: reaps every zombie child that is a service's orphan.
 fn reap_orphans() -> u64 {
-    let ours = getsid(None).ok();
+    // The session from /proc, not `getsid`: when the session's leader is
+    // outside this pid namespace (a container started by another process),
+    // the kernel reports session 0, which rustix's `getsid` refuses with a
+    // panic. /proc reports the same 0 for every process in that session, so
+    // the comparison below still holds.
+    let ours = ProcStat::read(getpid().as_raw_nonzero().get())
+        .ok()
+        .map(|stat| stat.session);
     let mut reaped = 0;
     for pid in children() {
         if tracked::is_leader(pid) {
@@ -117,8 +124,7 @@ fn reap_orphans() -> u64 {
         // leads its group is someone's child not yet known as tracked,
         // perhaps with the number of a group that just emptied.
         let in_service_group = stat.pgrp != pid && tracked::is_service_group(stat.pgrp);
-        let orphan =
-            in_service_group || ours.is_some_and(|sid| sid.as_raw_nonzero().get() != stat.session);
+        let orphan = in_service_group || ours.is_some_and(|sid| sid != stat.session);
         if !stat.is_zombie() || !orphan {
             continue;
         }

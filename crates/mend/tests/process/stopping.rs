@@ -7,7 +7,7 @@ use std::time::Duration;
 use mend::process::{Backend, ExitReason, Isolation, ServiceState, Signal};
 use rustix::process::{Pid, kill_process};
 
-use crate::support::{backends, live, marker, script, supervise, until, until_status};
+use crate::support::{backends, live, marker, script, session_of, supervise, until, until_status};
 
 #[tokio::test]
 async fn a_service_that_ignores_sigterm_is_killed_after_its_grace() {
@@ -66,10 +66,7 @@ async fn stop_leaves_no_process_and_cgroups_catch_setsid_escapees() {
         until("all of it runs", || live(&tag).len() >= 5).await;
         let escaped: Vec<i32> = live(&tag)
             .into_iter()
-            .filter(|&pid| {
-                rustix::process::getsid(Pid::from_raw(pid))
-                    .is_ok_and(|sid| sid.as_raw_nonzero().get() == pid)
-            })
+            .filter(|&pid| session_of(pid) == Some(pid))
             .collect();
         assert_eq!(escaped.len(), 1, "one process leads a session of its own");
         handle.stop("forker").await.unwrap();

@@ -71,6 +71,16 @@ pub(crate) fn live(marker: &str) -> Vec<i32> {
         .collect()
 }
 
+/// The session of a process, from `/proc/PID/stat` (field 6, counted after
+/// the command name's last parenthesis). Not `getsid`: in a container whose
+/// session leader is outside the pid namespace the kernel reports 0, which
+/// rustix refuses with a panic.
+pub(crate) fn session_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_ascii_whitespace().nth(3)?.parse().ok()
+}
+
 /// Waits until `done` holds, or fails after 20 s saying `what`.
 pub(crate) async fn until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
