@@ -67,6 +67,12 @@ impl Child {
         if spec.clean_env {
             command.env_clear();
         }
+        // The supervisor's own line to its service manager (systemd) is
+        // never a service's: one that inherited it could report for the
+        // supervisor. A notify service gets its own in `extra_env`.
+        for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+            command.env_remove(key);
+        }
         command.envs(spec.env.iter().map(|(k, v)| (k, v)));
         command.envs(extra_env.iter().map(|(k, v)| (k, v)));
         let cgroup_procs = match &group {

@@ -18,6 +18,7 @@ use super::output::{Output, Rotations};
 use super::service::{Command, ServiceTask, Shared, initial_status};
 use super::spec::ServiceSpec;
 use super::status::{Backend, ServiceStatus};
+use super::usage::ResourceUsage;
 use crate::clock::Clock;
 use crate::observe::Subscribers;
 
@@ -43,6 +44,28 @@ pub enum ProcessError {
         /// The name it gave in `after`.
         after: String,
     },
+}
+
+/// Why a service's reload command did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// No such service.
+    #[error(transparent)]
+    Service(#[from] ProcessError),
+    /// Its spec has no reload command.
+    #[error("it has no reload command")]
+    NoCommand,
+    /// It is not running (nothing to reload).
+    #[error("it is not running")]
+    NotRunning,
+    /// The command ended with another status than 0, or could not start.
+    #[error("its reload command failed: {0}")]
+    Failed(String),
+    /// The command outlived its timeout and was killed, with what it
+    /// started.
+    #[error("its reload command was killed after its timeout of {0:?}")]
+    TimedOut(Duration),
 }
 
 /// Reads and steers a running [`ProcessSupervisor`](super::ProcessSupervisor);
@@ -260,6 +283,25 @@ impl ProcessHandle {
             .map(|e| e.shared.snapshot())
     }
 
+    /// What a service's processes use now: CPU time and memory from its
+    /// cgroup, or from `/proc` for the processes of its group (see
+    /// [`ResourceUsage`] for what each counts). `None` for an unknown
+    /// service, or one with neither a cgroup nor a running process.
+    pub fn usage(&self, name: &str) -> Option<ResourceUsage> {
+        let entry = self
+            .inner
+            .services
+            .lock()
+            .iter()
+            .find(|e| &*e.name == name)
+            .cloned()?;
+        if let Some(cgroup) = &entry.cgroup {
+            return ResourceUsage::of_cgroup(cgroup);
+        }
+        let pid = entry.shared.status.lock().pid?;
+        Some(ResourceUsage::of_group(pid))
+    }
+
     /// Adds a service and starts it (unless it is not `autostart`).
     ///
     /// # Errors
@@ -309,6 +351,19 @@ impl ProcessHandle {
     /// [`ProcessError`] for an unknown service or a supervisor shut down.
     pub async fn signal(&self, name: &str, signal: Signal) -> Result<bool, ProcessError> {
         self.request(name, |ack| Command::Signal(signal, ack)).await
+    }
+
+    /// Runs a service's reload command (systemd's `ExecReload=`, set by
+    /// [`ServiceSpecBuilder::reload`](super::ServiceSpecBuilder::reload))
+    /// while the service keeps running and being watched; returns once the
+    /// command has ended.
+    ///
+    /// # Errors
+    ///
+    /// [`ReloadError`]: an unknown service, one without a reload command
+    /// or not running, or a command that failed or timed out.
+    pub async fn reload(&self, name: &str) -> Result<(), ReloadError> {
+        self.request(name, Command::Reload).await?
     }
 
     /// Stops a service and forgets it.

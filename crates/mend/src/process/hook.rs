@@ -1,8 +1,9 @@
-//! The command run when a service gives up (systemd's `OnFailure=`,
-//! supervisord's event listeners): its argv exec'd like a service's,
-//! in a process group of its own (tracked, so its orphans are the orphan
-//! reaper's), with the service's name, why it gave up and its recent
-//! exits in its environment, and killed with what it started if it
+//! Commands a service's spec runs beside it: the one run when it gives up
+//! (systemd's `OnFailure=`, supervisord's event listeners) and its reload
+//! command (systemd's `ExecReload=`). Each is exec'd like a service, in a
+//! process group of its own (tracked, so its orphans are the orphan
+//! reaper's), its output where the service's goes, with what it needs to
+//! know in its environment, and killed with what it started if it
 //! outlives its timeout.
 
 use std::time::Duration;
@@ -11,9 +12,9 @@ use super::child::{Child, Group};
 use super::exit::ExitReason;
 use super::spec::ServiceSpec;
 
-/// The command and how long it may run.
+/// A command and how long it may run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct GiveUpHook {
+pub(crate) struct Hook {
     pub(crate) argv: Vec<String>,
     pub(crate) timeout: Duration,
 }
@@ -25,25 +26,44 @@ pub(crate) enum HookOutcome {
     NotStarted(String),
 }
 
-impl GiveUpHook {
-    /// Runs it for `service`, which gave up `because`, after `exits`
-    /// (oldest first); its output goes where the service's goes.
+impl std::fmt::Display for HookOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HookOutcome::Ended(reason) => write!(f, "{reason}"),
+            HookOutcome::TimedOut => f.write_str("killed after its timeout"),
+            HookOutcome::NotStarted(why) => write!(f, "could not start: {why}"),
+        }
+    }
+}
+
+impl Hook {
+    /// Runs it for `service` as `SERVICE.ROLE`, with `MEND_SERVICE` and
+    /// `env` in its environment. An argument `$MAINPID` becomes the value
+    /// of `MAINPID` in `env`, as in systemd's `ExecReload=kill -HUP
+    /// $MAINPID`.
     pub(crate) async fn run(
         &self,
         service: &ServiceSpec,
-        because: &str,
-        exits: &[String],
+        role: &str,
+        env: &[(&str, String)],
     ) -> HookOutcome {
-        let spec =
-            match ServiceSpec::builder(&format!("{}.on-give-up", service.name), self.argv.clone())
-                .env("MEND_SERVICE", &*service.name)
-                .env("MEND_REASON", because)
-                .env("MEND_EXITS", exits.join("\n"))
-                .build()
-            {
-                Ok(spec) => spec,
-                Err(e) => return HookOutcome::NotStarted(e.to_string()),
-            };
+        let main_pid = env
+            .iter()
+            .find(|(key, _)| *key == "MAINPID")
+            .map(|(_, pid)| pid.as_str());
+        let argv = self.argv.iter().map(|arg| match (arg.as_str(), main_pid) {
+            ("$MAINPID" | "${MAINPID}", Some(pid)) => pid.to_owned(),
+            _ => arg.clone(),
+        });
+        let mut spec = ServiceSpec::builder(&format!("{}.{role}", service.name), argv)
+            .env("MEND_SERVICE", &*service.name);
+        for (key, value) in env {
+            spec = spec.env(*key, value);
+        }
+        let spec = match spec.build() {
+            Ok(spec) => spec,
+            Err(e) => return HookOutcome::NotStarted(e.to_string()),
+        };
         let (out, err) = match service.output.open(&service.name) {
             Ok(files) => files,
             Err(e) => return HookOutcome::NotStarted(e.to_string()),

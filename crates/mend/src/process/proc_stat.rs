@@ -15,8 +15,14 @@ pub(crate) struct ProcStat {
     pub(crate) ppid: i32,
     pub(crate) pgrp: i32,
     pub(crate) session: i32,
+    /// CPU time in user mode, in clock ticks.
+    pub(crate) user_ticks: u64,
+    /// CPU time in the kernel on its behalf, in clock ticks.
+    pub(crate) system_ticks: u64,
     /// Clock ticks after boot.
     pub(crate) start_time: u64,
+    /// Resident pages.
+    pub(crate) rss_pages: u64,
 }
 
 impl ProcStat {
@@ -37,19 +43,25 @@ impl ProcStat {
     pub(crate) fn parse(text: &str) -> Option<ProcStat> {
         let rest = &text[text.rfind(')')? + 1..];
         let mut fields = rest.split_ascii_whitespace();
-        // Field 3 onwards: state, ppid, pgrp, session, then 15 more up to
-        // field 22, the start time.
+        // Field 3 onwards: state, ppid, pgrp, session; utime and stime are
+        // fields 14 and 15, the start time 22, the resident pages 24.
         let state = fields.next()?.chars().next()?;
         let ppid = fields.next()?.parse().ok()?;
         let pgrp = fields.next()?.parse().ok()?;
         let session = fields.next()?.parse().ok()?;
-        let start_time = fields.nth(15)?.parse().ok()?;
+        let user_ticks = fields.nth(7)?.parse().ok()?;
+        let system_ticks = fields.next()?.parse().ok()?;
+        let start_time = fields.nth(6)?.parse().ok()?;
+        let rss_pages = fields.nth(1)?.parse().ok()?;
         Some(ProcStat {
             state,
             ppid,
             pgrp,
             session,
+            user_ticks,
+            system_ticks,
             start_time,
+            rss_pages,
         })
     }
 
@@ -134,7 +146,10 @@ mod tests {
                 ppid: 1,
                 pgrp: 4242,
                 session: 4242,
+                user_ticks: 1,
+                system_ticks: 2,
                 start_time: 987_654,
+                rss_pages: 100,
             }
         );
         assert!(!stat.is_zombie());

@@ -17,6 +17,7 @@ use super::child::{Child, Group};
 use super::event::{ProcessChange, ProcessEvent};
 use super::exit::ExitReason;
 use super::group::{ProcessGroup, Restarts, Turns};
+use super::handle::ReloadError;
 use super::hook::HookOutcome;
 use super::notify::NotifySocket;
 use super::output::RotationStats;
@@ -39,6 +40,8 @@ pub(crate) enum Command {
     Restart(oneshot::Sender<()>),
     /// Send a signal to every process of it.
     Signal(Signal, oneshot::Sender<bool>),
+    /// Run its reload command while it runs; answered with how that ended.
+    Reload(oneshot::Sender<Result<(), ReloadError>>),
     /// Stop it and end the task.
     Shutdown(oneshot::Sender<()>),
     /// Its group restarts: stop it if it runs (as on purpose), start it at
@@ -302,6 +305,9 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                     Some(Command::Signal(_, ack)) => {
                         let _ = ack.send(false);
                     }
+                    Some(Command::Reload(ack)) => {
+                        let _ = ack.send(Err(ReloadError::NotRunning));
+                    }
                 }
                 continue;
             }
@@ -466,12 +472,12 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                             give_up.restarts, give_up.period, give_up.max
                         );
                         let recent: Vec<String> = self.recent.iter().cloned().collect();
-                        let outcome = match hook.run(&self.spec, &because, &recent).await {
-                            HookOutcome::Ended(reason) => reason.to_string(),
+                        let env = [("MEND_REASON", because), ("MEND_EXITS", recent.join("\n"))];
+                        let outcome = match hook.run(&self.spec, "on-give-up", &env).await {
                             HookOutcome::TimedOut => {
                                 format!("killed after its timeout of {:?}", hook.timeout)
                             }
-                            HookOutcome::NotStarted(why) => format!("could not start: {why}"),
+                            other => other.to_string(),
                         };
                         self.emit(ProcessChange::GiveUpCommand { outcome });
                     }
@@ -643,6 +649,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                     child.signal_all(signal);
                     let _ = ack.send(true);
                 }
+                Some(Command::Reload(ack)) => self.reload(child.pid, ack),
                 Some(Command::Start(ack)) => {
                     let _ = ack.send(());
                 }
@@ -783,6 +790,9 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                 Some(Command::Signal(_, ack)) => {
                     let _ = ack.send(false);
                 }
+                Some(Command::Reload(ack)) => {
+                    let _ = ack.send(Err(ReloadError::NotRunning));
+                }
                 Some(Command::Shutdown(ack)) => {
                     self.set_state(ServiceState::Stopped);
                     let _ = ack.send(());
@@ -849,8 +859,39 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
         });
     }
 
+    /// Runs the reload command beside the running process (the service
+    /// keeps being watched meanwhile) and answers `ack` once it ends.
+    fn reload(&self, pid: i32, ack: oneshot::Sender<Result<(), ReloadError>>) {
+        let Some(hook) = self.spec.reload.clone() else {
+            let _ = ack.send(Err(ReloadError::NoCommand));
+            return;
+        };
+        let spec = self.spec.clone();
+        tokio::spawn(async move {
+            let env = [("MAINPID", pid.to_string())];
+            let outcome = match hook.run(&spec, "reload", &env).await {
+                HookOutcome::Ended(ExitReason::Code(0)) => Ok(()),
+                HookOutcome::TimedOut => Err(ReloadError::TimedOut(hook.timeout)),
+                other => Err(ReloadError::Failed(other.to_string())),
+            };
+            let _ = ack.send(outcome);
+        });
+    }
+
     fn set_state(&self, state: ServiceState) {
-        self.shared.status.lock().state = state;
+        // The wall-clock time a restart is due, for people and other
+        // processes (a `Tick` means nothing outside this clock).
+        let restart_due = match state {
+            ServiceState::Restarting { at } => Some(
+                self.clock
+                    .wall()
+                    .saturating_add(at.saturating_since(self.clock.precise())),
+            ),
+            _ => None,
+        };
+        let mut status = self.shared.status.lock();
+        status.state = state;
+        status.restart_due = restart_due;
     }
 
     fn emit(&self, change: ProcessChange) {
@@ -878,6 +919,7 @@ pub(crate) fn initial_status(spec: &ServiceSpec, backend: Backend) -> ServiceSta
     ServiceStatus {
         name: spec.name.clone(),
         state: ServiceState::Stopped,
+        restart_due: None,
         pid: None,
         since: None,
         starts: 0,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use mend_sys::Limit;
 use rustix::process::{Resource, Signal};
 
-use super::hook::GiveUpHook;
+use super::hook::Hook;
 use super::notify::NotifySpec;
 use super::output::Output;
 use super::user::Credentials;
@@ -60,7 +60,8 @@ pub struct ServiceSpec {
     pub(crate) probes: Vec<Arc<Probe>>,
     pub(crate) after: Vec<Arc<str>>,
     pub(crate) oneshot: bool,
-    pub(crate) on_give_up: Option<GiveUpHook>,
+    pub(crate) on_give_up: Option<Hook>,
+    pub(crate) reload: Option<Hook>,
     pub(crate) notify: Option<NotifySpec>,
     pub(crate) stop_with_dependencies: bool,
 }
@@ -112,6 +113,7 @@ impl ServiceSpec {
                 after: Vec::new(),
                 oneshot: false,
                 on_give_up: None,
+                reload: None,
                 notify: None,
                 stop_with_dependencies: false,
             },
@@ -330,7 +332,36 @@ impl ServiceSpecBuilder {
         argv: impl IntoIterator<Item = S>,
         timeout: Duration,
     ) -> Self {
-        self.spec.on_give_up = Some(GiveUpHook {
+        self.spec.on_give_up = Some(Hook {
+            argv: argv.into_iter().map(Into::into).collect(),
+            timeout,
+        });
+        self
+    }
+
+    /// The command that makes the running service reload its own
+    /// configuration, run by [`ProcessHandle::reload`](super::ProcessHandle::reload)
+    /// (systemd's `ExecReload=`): exec'd directly in a process group of its
+    /// own, its output where the service's goes, `MAINPID` (the service's
+    /// pid) in its environment, and an argument `$MAINPID` replaced by it.
+    /// After `timeout` it is killed with what it started.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mend::process::ServiceSpec;
+    ///
+    /// let spec = ServiceSpec::builder("web", ["nginx", "-g", "daemon off;"])
+    ///     .reload(["kill", "-HUP", "$MAINPID"], Duration::from_secs(10))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = spec;
+    /// ```
+    pub fn reload<S: Into<String>>(
+        mut self,
+        argv: impl IntoIterator<Item = S>,
+        timeout: Duration,
+    ) -> Self {
+        self.spec.reload = Some(Hook {
             argv: argv.into_iter().map(Into::into).collect(),
             timeout,
         });
@@ -403,16 +434,16 @@ impl ServiceSpecBuilder {
                 ServiceSpec::MAX_GRACE,
             )?;
         }
-        if let Some(hook) = &self.spec.on_give_up {
+        for (key, timeout_key, hook) in [
+            ("on_give_up", "on_give_up.timeout", &self.spec.on_give_up),
+            ("reload", "reload.timeout", &self.spec.reload),
+        ] {
+            let Some(hook) = hook else { continue };
             if hook.argv.first().is_none_or(String::is_empty) {
-                return Err(check.fail(
-                    "on_give_up",
-                    format!("{:?}", hook.argv),
-                    "a program to run",
-                ));
+                return Err(check.fail(key, format!("{:?}", hook.argv), "a program to run"));
             }
             check.duration(
-                "on_give_up.timeout",
+                timeout_key,
                 hook.timeout,
                 Duration::from_millis(1),
                 ServiceSpec::MAX_GRACE,

@@ -103,6 +103,9 @@ pub struct ServiceStatus {
     pub name: Arc<str>,
     /// Where it is.
     pub state: ServiceState,
+    /// While [`ServiceState::Restarting`]: when (wall clock) it starts
+    /// again, so a reader can say how much of its backoff is left.
+    pub restart_due: Option<Timestamp>,
     /// Its process, while one runs.
     pub pid: Option<i32>,
     /// When the current process started (wall clock).
