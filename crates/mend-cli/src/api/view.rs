@@ -1,9 +1,9 @@
 //! What the API says about a service: [`ServiceView`], the JSON form of
-//! the library's `ServiceStatus`, with what an operator wants at a glance
-//! (uptime, memory) read from `/proc`.
+//! the library's `ServiceStatus`, with what an operator wants at a glance:
+//! uptime, backoff left, CPU and memory (from its cgroup or `/proc`).
 
 use mend::clock::{Clock, SystemClock};
-use mend::process::{ServiceState, ServiceStatus};
+use mend::process::{ResourceUsage, ServiceState, ServiceStatus};
 use serde::{Deserialize, Serialize};
 
 /// One service, as `mend status` shows it.
@@ -21,7 +21,13 @@ pub(crate) struct ServiceView {
     pub(crate) status_text: Option<String>,
     pub(crate) probes: Vec<ProbeView>,
     pub(crate) isolation: String,
+    /// While restarting: seconds of backoff left.
+    pub(crate) restart_in_seconds: Option<f64>,
+    /// CPU time of its processes (see `ResourceUsage` for what counts).
+    pub(crate) cpu_seconds: Option<f64>,
     pub(crate) memory_bytes: Option<u64>,
+    /// Live processes: the service's and what it started.
+    pub(crate) processes: Option<usize>,
     pub(crate) exits_failed: u64,
     pub(crate) give_ups: u64,
 }
@@ -35,7 +41,7 @@ pub(crate) struct ProbeView {
 }
 
 impl ServiceView {
-    pub(crate) fn of(status: &ServiceStatus) -> Self {
+    pub(crate) fn of(status: &ServiceStatus, usage: Option<ResourceUsage>) -> Self {
         let now = SystemClock.wall().as_unix_nanos();
         ServiceView {
             name: status.name.to_string(),
@@ -60,7 +66,12 @@ impl ServiceView {
                 })
                 .collect(),
             isolation: status.backend.as_str().to_owned(),
-            memory_bytes: status.pid.and_then(resident_bytes),
+            restart_in_seconds: status
+                .restart_due
+                .map(|due| due.as_unix_nanos().saturating_sub(now) as f64 / 1e9),
+            cpu_seconds: usage.map(|u| u.cpu.as_secs_f64()),
+            memory_bytes: usage.map(|u| u.memory_bytes),
+            processes: usage.map(|u| u.processes),
             exits_failed: status.exits.failed,
             give_ups: status.give_ups,
         }
@@ -81,19 +92,4 @@ impl ServiceView {
             _ => "fail",
         }
     }
-}
-
-/// The resident memory of `pid` (its main process), from `/proc`.
-fn resident_bytes(pid: i32) -> Option<u64> {
-    #[allow(clippy::disallowed_methods, reason = "/proc, not a checkpoint")]
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
 }

@@ -38,10 +38,27 @@ impl KeyError {
     /// Places it in `text`: the line of the key in the service's table,
     /// or of the table's header.
     pub(crate) fn locate(self, file: &Path, text: &str, service: &str) -> ConfigFileError {
-        let (line, column) = find_key(text, service, self.key).unwrap_or((0, 0));
+        self.locate_in(
+            file,
+            text,
+            &format!("services.{service}"),
+            &format!("services.\"{service}\""),
+        )
+    }
+
+    /// Places it in `text`: the line of the key in the table `table`
+    /// (also written `quoted`), or of the table's header.
+    pub(crate) fn locate_in(
+        self,
+        file: &Path,
+        text: &str,
+        table: &str,
+        quoted: &str,
+    ) -> ConfigFileError {
+        let (line, column) = find_key(text, [table, quoted], self.key).unwrap_or((0, 0));
         let key = match self.key {
-            Some(key) => format!("services.{service}.{key}"),
-            None => format!("services.{service}"),
+            Some(key) => format!("{table}.{key}"),
+            None => table.to_owned(),
         };
         ConfigFileError {
             file: file.to_owned(),
@@ -120,9 +137,9 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// The line and column of `key` in the table `[services.NAME]` (or of the
-/// header when `key` is `None` or not written there).
-fn find_key(text: &str, service: &str, key: Option<&str>) -> Option<(usize, usize)> {
+/// The line and column of `key` in the table with one of `names` (or of
+/// its header when `key` is `None` or not written there).
+fn find_key(text: &str, names: [&str; 2], key: Option<&str>) -> Option<(usize, usize)> {
     let mut in_table = false;
     let mut header = None;
     for (n, line) in text.lines().enumerate() {
@@ -134,8 +151,7 @@ fn find_key(text: &str, service: &str, key: Option<&str>) -> Option<(usize, usiz
                 .next()
                 .unwrap_or("")
                 .trim();
-            let quoted = format!("services.\"{service}\"");
-            in_table = name == format!("services.{service}") || name == quoted;
+            in_table = names.contains(&name);
             if in_table {
                 header = Some((n + 1, line.len() - trimmed.len() + 1));
             }

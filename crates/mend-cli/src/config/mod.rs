@@ -5,6 +5,7 @@
 //!
 //! `mend.toml` at the workspace root documents every key with its default.
 
+mod api;
 mod envfile;
 mod error;
 mod service;
@@ -20,6 +21,7 @@ use mend::retry::{Backoff, Jitter};
 use mend::supervise::{RestartPlan, RestartPlanBuilder, Strategy};
 use serde::Deserialize;
 
+pub(crate) use api::TcpApi;
 pub(crate) use error::ConfigFileError;
 use service::ServiceConfig;
 
@@ -38,6 +40,10 @@ pub(crate) struct Config {
     pub(crate) services: Vec<ServiceSpec>,
     /// Groups restarted together.
     pub(crate) groups: Vec<Group>,
+    /// The services whose readiness makes mend ready (`READY=1`).
+    pub(crate) required: Vec<String>,
+    /// The API on TCP, if the `[api]` table asks for it.
+    pub(crate) tcp_api: Option<TcpApi>,
 }
 
 /// A `[groups.NAME]` table, checked.
@@ -59,6 +65,8 @@ struct File {
     services: IndexMap<String, ServiceConfig>,
     #[serde(default)]
     groups: IndexMap<String, GroupConfig>,
+    #[serde(default)]
+    api: api::ApiConfig,
 }
 
 /// A `[groups.NAME]` table, as written.
@@ -114,8 +122,16 @@ impl Config {
             (None, Some(dir)) => base.join(dir),
             (None, None) => base.join(format!("{name}.state")),
         };
+        let tcp_api = parsed
+            .api
+            .check(&base)
+            .map_err(|e| e.locate_in(file, text, "api", "\"api\""))?;
         let mut services = Vec::with_capacity(parsed.services.len());
+        let mut required = Vec::new();
         for (service, config) in parsed.services {
+            if config.required {
+                required.push(service.clone());
+            }
             let spec = config
                 .into_spec(&service, &base, &state_dir)
                 .map_err(|e| e.locate(file, text, &service))?;
@@ -189,6 +205,8 @@ impl Config {
             isolation: parsed.mend.isolation.into(),
             services,
             groups,
+            required,
+            tcp_api,
         })
     }
 }

@@ -54,6 +54,12 @@ pub(crate) struct ServiceConfig {
     on_give_up: Option<Vec<String>>,
     watchdog: Option<HumanDuration>,
     on_give_up_timeout: Option<HumanDuration>,
+    reload: Option<Vec<String>>,
+    reload_timeout: Option<HumanDuration>,
+    /// Counted by `READY=1` to systemd: mend is ready once every required
+    /// service is.
+    #[serde(default)]
+    pub(crate) required: bool,
     liveness: Option<ProbeConfig>,
     readiness: Option<ProbeConfig>,
     startup: Option<ProbeConfig>,
@@ -251,17 +257,17 @@ impl ServiceConfig {
             }
             (_, None) => {}
         }
-        match (self.on_give_up, self.on_give_up_timeout) {
-            (Some(argv), timeout) => {
-                builder = builder.on_give_up(argv, d(timeout, Duration::from_secs(30)));
-            }
-            (None, Some(_)) => {
-                return Err(KeyError::new(
-                    "on_give_up_timeout",
-                    "`on_give_up_timeout` needs `on_give_up`",
-                ));
-            }
-            (None, None) => {}
+        if let Some((argv, timeout)) = command_with_timeout(
+            ("on_give_up", self.on_give_up),
+            ("on_give_up_timeout", self.on_give_up_timeout),
+        )? {
+            builder = builder.on_give_up(argv, timeout);
+        }
+        if let Some((argv, timeout)) = command_with_timeout(
+            ("reload", self.reload),
+            ("reload_timeout", self.reload_timeout),
+        )? {
+            builder = builder.reload(argv, timeout);
         }
         if let Some(n) = self.limit_nofile {
             builder = builder.limit(Resource::Nofile, Some(n), Some(n));
@@ -309,6 +315,8 @@ impl ServiceConfig {
                 "after" => "after",
                 "on_give_up" => "on_give_up",
                 "on_give_up.timeout" => "on_give_up_timeout",
+                "reload" => "reload",
+                "reload.timeout" => "reload_timeout",
                 "notify.watchdog" => "watchdog",
                 "period" | "timeout" | "failure_threshold" | "success_threshold" => {
                     if e.component.starts_with("liveness") {
@@ -332,5 +340,24 @@ impl ServiceConfig {
                 KeyError::new(key, message)
             }
         })
+    }
+}
+
+/// A command key and its timeout key (default 30 s): the timeout alone is
+/// refused, naming both.
+fn command_with_timeout(
+    (command_key, argv): (&'static str, Option<Vec<String>>),
+    (timeout_key, timeout): (&'static str, Option<HumanDuration>),
+) -> Result<Option<(Vec<String>, Duration)>, KeyError> {
+    match (argv, timeout) {
+        (Some(argv), timeout) => Ok(Some((
+            argv,
+            timeout.map_or(Duration::from_secs(30), |t| t.0),
+        ))),
+        (None, Some(_)) => Err(KeyError::new(
+            timeout_key,
+            format!("`{timeout_key}` needs `{command_key}`"),
+        )),
+        (None, None) => Ok(None),
     }
 }

@@ -89,6 +89,26 @@ fn refusals_name_the_file_line_and_key() {
             "[services.web]\ncommand = [\"x\"\n",
             "/etc/mend/app.toml:2:",
         ),
+        (
+            "[services.web]\ncommand = [\"x\"]\nreload_timeout = \"5s\"\n",
+            "/etc/mend/app.toml:3:1: `services.web.reload_timeout`: `reload_timeout` needs `reload`",
+        ),
+        (
+            "[services.web]\ncommand = [\"x\"]\nreload = []\n",
+            "/etc/mend/app.toml:3:1: `services.web.reload`: invalid value []: expected a program to run",
+        ),
+        (
+            "[api]\n\nlisten = \"0.0.0.0:9750\"\n",
+            "/etc/mend/app.toml:3:1: `api.listen`: 0.0.0.0:9750 is reachable from other machines: a non-loopback address needs `token_file`",
+        ),
+        (
+            "[api]\nlisten = \"localhost:9750\"\n",
+            "/etc/mend/app.toml:2:10: `api.listen`: invalid socket address syntax",
+        ),
+        (
+            "[api]\nlisten = \"127.0.0.1:9750\"\ntoken_file = \"/nonexistent/token\"\n",
+            "/etc/mend/app.toml:3:1: `api.token_file`: cannot read /nonexistent/token",
+        ),
     ];
     for (text, expected) in cases {
         let err = parse(text).unwrap_err();
@@ -97,4 +117,36 @@ fn refusals_name_the_file_line_and_key() {
             "for\n{text}\ngot:      {err}\nexpected: {expected}..."
         );
     }
+}
+
+#[test]
+fn the_api_on_loopback_needs_no_token_and_a_short_token_is_refused() {
+    let tcp = parse("[api]\nlisten = \"127.0.0.1:0\"\n")
+        .unwrap()
+        .tcp_api
+        .unwrap();
+    assert_eq!(
+        (tcp.listen.to_string(), tcp.token),
+        ("127.0.0.1:0".into(), None)
+    );
+    assert!(parse("[mend]\n").unwrap().tcp_api.is_none());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    #[allow(clippy::disallowed_methods, reason = "a test's token file")]
+    std::fs::write(&file, "short\n").unwrap();
+    let text = format!(
+        "[api]\nlisten = \"[::1]:0\"\ntoken_file = \"{}\"\n",
+        file.display()
+    );
+    let err = parse(&text).unwrap_err();
+    assert!(
+        err.contains("`api.token_file`") && err.contains("a token of 5 characters"),
+        "{err}"
+    );
+    #[allow(clippy::disallowed_methods, reason = "a test's token file")]
+    std::fs::write(&file, "0123456789abcdef-and-more\nignored\n").unwrap();
+    let tcp = parse(&text).unwrap().tcp_api.unwrap();
+    assert_eq!(tcp.token.as_deref(), Some("0123456789abcdef-and-more"));
+    let err = parse(&format!("[api]\ntoken_file = \"{}\"\n", file.display())).unwrap_err();
+    assert!(err.contains("a token needs an address to guard"), "{err}");
 }
