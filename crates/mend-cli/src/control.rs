@@ -23,6 +23,9 @@ pub(crate) enum Ask {
         service: String,
         signal: String,
     },
+    Reload {
+        service: String,
+    },
     Metrics,
     Health,
 }
@@ -73,6 +76,14 @@ async fn ask_daemon(ask: Ask, config: &Path, state_dir: Option<&Path>) -> anyhow
             )
             .await?
         }
+        Ask::Reload { service } => {
+            client::request(
+                &socket,
+                Method::POST,
+                &format!("/services/{service}/reload"),
+            )
+            .await?
+        }
         Ask::Metrics => client::request(&socket, Method::GET, "/metrics").await?,
         Ask::Health => client::request(&socket, Method::GET, "/health").await?,
     };
@@ -88,6 +99,7 @@ async fn ask_daemon(ask: Ask, config: &Path, state_dir: Option<&Path>) -> anyhow
         }
         Ask::Act { action, service } => println!("{service}: {action} done"),
         Ask::Signal { service, signal } => println!("{service}: {signal} sent"),
+        Ask::Reload { service } => println!("{service}: reloaded"),
     }
     Ok(if status == 503 {
         ExitCode::FAILURE
@@ -99,8 +111,16 @@ async fn ask_daemon(ask: Ask, config: &Path, state_dir: Option<&Path>) -> anyhow
 /// The services as a table a person reads.
 pub(crate) fn table(services: &[ServiceView]) -> String {
     let mut out = format!(
-        "{:<16} {:<11} {:>7} {:>9} {:>8} {:<6} {}\n",
-        "SERVICE", "STATE", "PID", "UPTIME", "RESTARTS", "READY", "LAST EXIT / WAITING FOR"
+        "{:<16} {:<11} {:>7} {:>9} {:>8} {:<6} {:>8} {:>8} {}\n",
+        "SERVICE",
+        "STATE",
+        "PID",
+        "UPTIME",
+        "RESTARTS",
+        "READY",
+        "CPU",
+        "MEMORY",
+        "LAST EXIT / WAITING FOR"
     );
     for s in services {
         let uptime = s
@@ -109,64 +129,33 @@ pub(crate) fn table(services: &[ServiceView]) -> String {
                 humantime::format_duration(std::time::Duration::from_secs(u as u64)).to_string()
             })
             .unwrap_or_else(|| "-".into());
+        let backoff = s
+            .restart_in_seconds
+            .map(|left| format!("restarts in {left:.1}s"));
         let note = s
             .waiting_for
             .as_ref()
             .map(|w| format!("waiting for {w}"))
-            .or_else(|| s.last_exit.clone())
-            .unwrap_or_default();
+            .into_iter()
+            .chain(backoff)
+            .chain(s.last_exit.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
         out.push_str(&format!(
-            "{:<16} {:<11} {:>7} {:>9} {:>8} {:<6} {}\n",
+            "{:<16} {:<11} {:>7} {:>9} {:>8} {:<6} {:>8} {:>8} {}\n",
             s.name,
             s.state,
             s.pid.map_or("-".into(), |p| p.to_string()),
             uptime,
             s.restarts,
             if s.ready { "yes" } else { "no" },
+            s.cpu_seconds.map_or("-".into(), |c| format!("{c:.2}s")),
+            s.memory_bytes.map_or("-".into(), |m| format!(
+                "{:.1}M",
+                m as f64 / (1 << 20) as f64
+            )),
             note
         ));
     }
     out
-}
-
-/// Prints the last `lines` lines of a service's stdout and stderr files.
-pub(crate) fn logs(
-    service: &str,
-    config: &Path,
-    state_dir: Option<&Path>,
-    lines: usize,
-) -> ExitCode {
-    let config = match Config::load(config, state_dir) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if !config.services.iter().any(|s| s.name() == service) {
-        eprintln!(
-            "error: no service named `{service}` in {}",
-            config.file.display()
-        );
-        return ExitCode::FAILURE;
-    }
-    for stream in ["out", "err"] {
-        let path = config
-            .state_dir
-            .join("logs")
-            .join(format!("{service}.{stream}"));
-        #[allow(
-            clippy::disallowed_methods,
-            reason = "a service's output file, not a checkpoint"
-        )]
-        let text = std::fs::read(&path)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        println!("==> {} <==", path.display());
-        for line in &all[all.len().saturating_sub(lines)..] {
-            println!("{line}");
-        }
-    }
-    ExitCode::SUCCESS
 }

@@ -9,7 +9,9 @@ mod config;
 mod control;
 mod demo;
 mod logging;
+mod logs;
 mod run;
+mod systemd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +75,9 @@ enum Command {
     Stop(Target),
     /// Stop a service and start it again.
     Restart(Target),
+    /// Run a service's own reload command (its `reload` key, systemd's
+    /// `ExecReload=`) and wait for it to end.
+    Reload(Target),
     /// Send a signal to every process of a service.
     Signal {
         /// The signal: HUP, USR1, ...
@@ -88,6 +93,9 @@ enum Command {
         /// How many lines of each.
         #[arg(short = 'n', long, default_value_t = 20)]
         lines: usize,
+        /// Keep printing what it writes, across rotations, until Ctrl-C.
+        #[arg(short = 'f', long)]
+        follow: bool,
     },
     /// The daemon's Prometheus metrics.
     Metrics {
@@ -155,11 +163,23 @@ fn main() -> ExitCode {
             &target.config,
             target.state_dir.as_deref(),
         ),
-        Command::Logs { target, lines } => control::logs(
+        Command::Reload(target) => control::run(
+            control::Ask::Reload {
+                service: target.service,
+            },
+            &target.config,
+            target.state_dir.as_deref(),
+        ),
+        Command::Logs {
+            target,
+            lines,
+            follow,
+        } => logs::run(
             &target.service,
             &target.config,
             target.state_dir.as_deref(),
             lines,
+            follow,
         ),
         Command::Metrics { config, state_dir } => {
             control::run(control::Ask::Metrics, &config, state_dir.as_deref())

@@ -47,6 +47,11 @@ async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<
         )
     })?;
     let count = config.services.len();
+    // Bound before anything starts: a taken address stops mend here.
+    let api = crate::api::server::Bound::bind(&config.state_dir, config.tcp_api.as_ref())
+        .await
+        .context("binding the control API")?;
+    let manager = crate::systemd::Manager::from_env().context("reading NOTIFY_SOCKET")?;
     let mut builder = ProcessSupervisor::builder(&config.name)
         .isolation(config.isolation.clone())
         .runtime_dir(config.state_dir.join("run"));
@@ -72,19 +77,35 @@ async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<
         config.state_dir.join("logs").display(),
     );
 
-    let api = tokio::spawn({
-        let handle = handle.clone();
-        let state_dir = config.state_dir.clone();
-        async move {
-            if let Err(e) = crate::api::server::serve(handle, &state_dir).await {
-                tracing::error!("the control API stopped: {e}");
-            }
-        }
-    });
     tracing::info!(
         "control API on {} (`mend status` from this directory)",
         crate::api::server::socket_path(&config.state_dir).display()
     );
+    if let Some(addr) = api.tcp_addr() {
+        let token = match config.tcp_api.as_ref().and_then(|t| t.token.as_ref()) {
+            Some(_) => "changes need the token",
+            None => "read-only: no token is set",
+        };
+        tracing::info!("control API also on http://{addr} ({token})");
+    }
+    let api = tokio::spawn({
+        let handle = handle.clone();
+        async move {
+            if let Err(e) = api.serve(handle).await {
+                tracing::error!("the control API stopped: {e}");
+            }
+        }
+    });
+    let reporter = manager.map(|manager| {
+        let manager = std::sync::Arc::new(manager);
+        let task = tokio::spawn({
+            let manager = manager.clone();
+            let handle = handle.clone();
+            let required = config.required.clone();
+            async move { manager.report(handle, required).await }
+        });
+        (manager, task)
+    });
     let why = tokio::select! {
         _ = terminate.recv() => "SIGTERM",
         _ = interrupt.recv() => "SIGINT",
@@ -93,6 +114,10 @@ async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<
     tracing::info!(
         "{why}: stopping every service in reverse start order, each with its grace (a second signal kills everything now)"
     );
+    if let Some((manager, task)) = &reporter {
+        task.abort();
+        manager.stopping(count);
+    }
     let shutdown = handle.shutdown();
     tokio::pin!(shutdown);
     let code = tokio::select! {
