@@ -734,6 +734,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
             {
                 let mut status = self.shared.status.lock();
                 status.state = ServiceState::Waiting;
+                status.restart_due = None;
                 status.waiting_for = Some(unmet.join(", "));
             }
             let at = self
@@ -818,6 +819,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
             }
             status.starts += 1;
             status.state = ServiceState::Running;
+            status.restart_due = None;
             status.pid = Some(pid);
             status.since = Some(self.clock.wall());
             status.restarts

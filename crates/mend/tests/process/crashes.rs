@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use mend::process::{ExitReason, ServiceState};
+use mend::process::{ExitReason, Isolation, ServiceState};
 use mend::retry::{Backoff, Jitter};
 use mend::supervise::{Restart, RestartPlan};
 
@@ -388,4 +388,74 @@ async fn a_group_that_gives_up_stops_every_member() {
     until_status(&handle, "doomed", "it runs again", |s| s.starts == 2).await;
     handle.shutdown().await;
     assert!(live(&tag).is_empty());
+}
+
+#[tokio::test]
+async fn status_says_when_a_backoff_ends_and_usage_counts_what_runs() {
+    use mend::clock::{Clock, SystemClock};
+    for isolation in backends() {
+        let tag = marker("backoff");
+        let ran = std::env::temp_dir().join(format!("{tag}.ran"));
+        let _ = std::fs::remove_file(&ran);
+        // The first two runs end at once (the first restart is at once,
+        // the backoff starts with the second); the next ones run with a
+        // child.
+        let spec = script(
+            "patient",
+            &tag,
+            &format!(
+                "n=$(cat {0} 2>/dev/null || echo 0); echo $((n+1)) > {0}; \
+                 if [ $n -ge 2 ]; then sleep 600 & wait; fi; exit 1",
+                ran.display()
+            ),
+        )
+        .restarts(
+            RestartPlan::builder()
+                .intensity(5, Duration::from_secs(60))
+                .backoff(
+                    Backoff::constant(Duration::from_secs(3600)),
+                    Jitter::None,
+                    Duration::from_secs(600),
+                ),
+        )
+        .build()
+        .unwrap();
+        let handle = supervise("backoff", &isolation, vec![spec]);
+        let waiting = until_status(&handle, "patient", "it waits out its backoff", |s| {
+            matches!(s.state, ServiceState::Restarting { .. })
+        })
+        .await;
+        let now = SystemClock.wall().as_unix_nanos();
+        let due = waiting
+            .restart_due
+            .expect("a due time while restarting")
+            .as_unix_nanos();
+        let left = Duration::from_nanos(due.saturating_sub(now));
+        assert!(
+            left > Duration::from_secs(3590) && left <= Duration::from_secs(3600),
+            "{isolation:?}: {left:?}"
+        );
+        assert_eq!(
+            handle.usage("patient").map(|u| u.processes),
+            match isolation {
+                // Its cgroup stays, empty.
+                Isolation::ProcessGroup => None,
+                _ => Some(0),
+            },
+            "{isolation:?}"
+        );
+        handle.start("patient").await.unwrap();
+        let running = until_status(&handle, "patient", "a start by hand cuts it short", |s| {
+            s.state == ServiceState::Running
+        })
+        .await;
+        assert_eq!(running.restart_due, None);
+        until("the shell and its sleep run", || live(&tag).len() == 2).await;
+        let usage = handle.usage("patient").unwrap();
+        assert_eq!(usage.processes, 2, "{isolation:?}");
+        assert!(usage.memory_bytes > 0, "{isolation:?}");
+        handle.shutdown().await;
+        assert!(live(&tag).is_empty());
+        let _ = std::fs::remove_file(&ran);
+    }
 }
