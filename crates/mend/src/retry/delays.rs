@@ -94,4 +94,18 @@ impl Delays {
     pub fn count(&self) -> u32 {
         self.count
     }
+
+    /// Where it is: what [`resume`](Self::resume) needs to go on from
+    /// here in another process (the tick is on the system's monotonic
+    /// clock, which runs on across processes until the machine reboots).
+    pub fn position(&self) -> (u32, Duration, Option<Tick>) {
+        (self.count, self.prev, self.last)
+    }
+
+    /// Goes on from a [`position`](Self::position).
+    pub fn resume(&mut self, (count, prev, last): (u32, Duration, Option<Tick>)) {
+        self.count = count;
+        self.prev = prev;
+        self.last = last;
+    }
 }

@@ -305,9 +305,70 @@ impl RestartMachine {
         self.gave_up
     }
 
+    /// What this machine remembers of `name`'s restarts (its backoff
+    /// position and its intensity window), for a supervisor that must go
+    /// on where it was after its own restart: see
+    /// [`remember`](Self::remember). Ticks are on the supervisor's clock;
+    /// across processes that is the system's monotonic clock, valid until
+    /// the machine reboots.
+    pub fn memory(&self, name: &str) -> Option<RestartMemory> {
+        let slot = &self.children[self.index(name)?];
+        let (attempts, previous_delay, last) = slot.delays.position();
+        let window = match self.plan.scope {
+            IntensityScope::Supervisor => &self.restarts,
+            IntensityScope::Child => &slot.restarts,
+        };
+        Some(RestartMemory {
+            attempts,
+            previous_delay_nanos: crate::clock::duration_nanos(previous_delay),
+            last_nanos: last.map(Tick::as_nanos),
+            restarts_nanos: window.0.iter().map(|t| t.as_nanos()).collect(),
+        })
+    }
+
+    /// Goes on from `memory` for `name` (a child already added).
+    pub fn remember(&mut self, name: &str, memory: &RestartMemory) {
+        let Some(i) = self.index(name) else {
+            return;
+        };
+        let window = Window(
+            memory
+                .restarts_nanos
+                .iter()
+                .map(|&n| Tick::from_nanos(n))
+                .collect(),
+        );
+        let slot = &mut self.children[i];
+        slot.delays.resume((
+            memory.attempts,
+            Duration::from_nanos(memory.previous_delay_nanos),
+            memory.last_nanos.map(Tick::from_nanos),
+        ));
+        match self.plan.scope {
+            IntensityScope::Supervisor => self.restarts = window,
+            IntensityScope::Child => self.children[i].restarts = window,
+        }
+    }
+
     fn index(&self, name: &str) -> Option<usize> {
         self.children.iter().position(|s| &*s.name == name)
     }
+}
+
+/// A child's restart accounting, carried across a supervisor's own
+/// restart: [`RestartMachine::memory`] and [`RestartMachine::remember`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct RestartMemory {
+    /// Restarts since the backoff last started over.
+    pub attempts: u32,
+    /// The last delay (decorrelated jitter goes on from it), nanoseconds.
+    pub previous_delay_nanos: u64,
+    /// When a restart was last needed, on the monotonic clock.
+    pub last_nanos: Option<u64>,
+    /// The restarts its intensity still counts, on the monotonic clock.
+    pub restarts_nanos: Vec<u64>,
 }
 
 /// The times of recent restarts. Kept bounded: times before `now - period`

@@ -93,7 +93,9 @@ mod supervisor;
 
 pub use event::{SuperviseChange, SuperviseEvent};
 pub use handle::{ChildInfo, ExitCounts, SuperviseError, SupervisorHandle};
-pub use machine::{Decision, DuplicateChild, GiveUp, Phase, RestartMachine, RestartOrder};
+pub use machine::{
+    Decision, DuplicateChild, GiveUp, Phase, RestartMachine, RestartMemory, RestartOrder,
+};
 pub use plan::{Exit, IntensityScope, Restart, RestartPlan, RestartPlanBuilder, Strategy};
 pub use spec::{ChildContext, ChildError, ChildFuture, ChildSpec, Stop};
 pub use supervisor::{Supervisor, SupervisorBuilder};
