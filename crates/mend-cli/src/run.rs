@@ -54,7 +54,12 @@ async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<
     let manager = crate::systemd::Manager::from_env().context("reading NOTIFY_SOCKET")?;
     let mut builder = ProcessSupervisor::builder(&config.name)
         .isolation(config.isolation.clone())
-        .runtime_dir(config.state_dir.join("run"));
+        .runtime_dir(config.state_dir.join("run"))
+        .ledger(config.state_dir.join("ledger"));
+    // For tests: a supervisor that believes the machine rebooted.
+    if let Ok(boot_id) = std::env::var("MEND_BOOT_ID") {
+        builder = builder.boot_id(boot_id);
+    }
     for spec in config.services {
         builder = builder.service(spec);
     }

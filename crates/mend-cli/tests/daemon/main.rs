@@ -10,6 +10,7 @@
 )]
 
 mod control;
+mod readopt;
 mod running;
 mod support;
 mod systemd;

@@ -47,24 +47,8 @@ impl Daemon {
         // test, so tests side by side never share one.
         let config = dir.path().join(format!("{test}.toml"));
         std::fs::write(&config, services.replace("@MARKER@", &marker)).unwrap();
-        let mut child = Command::new(MEND)
-            .args(["run", "--log-json"])
-            .arg(&config)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let value = serde_json::from_str(&line).unwrap_or(Value::String(line));
-                sink.lock().unwrap().push(value);
-            }
-        });
+        let child = spawn_mend(&config, env, &lines);
         Daemon {
             name: test.to_owned(),
             child,
@@ -72,6 +56,16 @@ impl Daemon {
             lines,
             marker,
         }
+    }
+
+    /// SIGKILLs this mend (nothing of it runs its shutdown) and starts a
+    /// new one on the same config and state directory; its log starts
+    /// empty.
+    pub(crate) fn kill_and_start_again(&mut self) {
+        self.signal(Signal::KILL);
+        self.child.wait().unwrap();
+        self.lines = Arc::new(Mutex::new(Vec::new()));
+        self.child = spawn_mend(&self.config(), &[], &self.lines);
     }
 
     /// Waits for a log line whose message contains every one of `words`
@@ -170,6 +164,29 @@ impl Drop for Daemon {
             let _ = kill_process(Pid::from_raw(pid).unwrap(), Signal::KILL);
         }
     }
+}
+
+/// Runs `mend run --log-json CONFIG` with `env`, its log lines collected
+/// into `lines`.
+fn spawn_mend(config: &Path, env: &[(&str, &str)], lines: &Arc<Mutex<Vec<Value>>>) -> Child {
+    let mut child = Command::new(MEND)
+        .args(["run", "--log-json"])
+        .arg(config)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sink = lines.clone();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let value = serde_json::from_str(&line).unwrap_or(Value::String(line));
+            sink.lock().unwrap().push(value);
+        }
+    });
+    child
 }
 
 /// Waits until `done`, or fails after 30 s saying `what`.

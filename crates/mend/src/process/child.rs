@@ -19,7 +19,7 @@ use mend_sys::BeforeExec;
 
 use super::cgroup::Cgroup;
 use super::exit::ExitReason;
-use super::proc_stat::live_in_group;
+use super::proc_stat::{ProcStat, live_in_group};
 use super::spec::ServiceSpec;
 use super::tracked;
 
@@ -41,6 +41,9 @@ pub(crate) struct Child {
     /// Readable once the process has exited.
     pidfd: AsyncFd<OwnedFd>,
     reaped: bool,
+    /// Adopted from a supervisor that died: not our child (its status is
+    /// its new parent's), known by its start time.
+    adopted: Option<u64>,
 }
 
 impl Child {
@@ -118,6 +121,38 @@ impl Child {
             group,
             pidfd,
             reaped: false,
+            adopted: None,
+        })
+    }
+
+    /// Adopts `pid`, a service process a supervisor that died started, if
+    /// it is still the process that started at `start_time` (clock ticks
+    /// after boot): checked again after its pidfd is open, so the pidfd
+    /// names that process and no other that reused the pid.
+    pub(crate) fn adopt(pid: i32, start_time: u64, group: Group) -> io::Result<Child> {
+        let same = || {
+            ProcStat::read(pid).is_ok_and(|stat| stat.start_time == start_time && !stat.is_zombie())
+        };
+        let gone = || io::Error::new(io::ErrorKind::NotFound, format!("pid {pid} is gone"));
+        if !same() {
+            return Err(gone());
+        }
+        let pidfd = pidfd_open(Pid::from_raw(pid).ok_or_else(gone)?, PidfdFlags::empty())?;
+        if !same() {
+            return Err(gone());
+        }
+        Ok(Child {
+            pid,
+            group,
+            pidfd: {
+                #[allow(
+                    deprecated,
+                    reason = "as in `spawn`: an owned descriptor cannot change"
+                )]
+                AsyncFd::with_interest(pidfd, Interest::READABLE)?
+            },
+            reaped: false,
+            adopted: Some(start_time),
         })
     }
 
@@ -125,6 +160,11 @@ impl Child {
     /// (the zombie keeps its pid, and so its process group id, reserved
     /// while the rest of the group is cleaned up).
     pub(crate) async fn exited(&self) -> io::Result<ExitReason> {
+        if self.adopted.is_some() {
+            // A pidfd turns readable when its process exits, child or not.
+            let _ = self.pidfd.readable().await?;
+            return Ok(ExitReason::Unsupervised);
+        }
         loop {
             let mut ready = self.pidfd.readable().await?;
             if let Some(status) = self.peek()? {
@@ -136,6 +176,11 @@ impl Child {
 
     /// Its status if it has exited, without reaping it.
     fn peek(&self) -> io::Result<Option<ExitReason>> {
+        if let Some(start_time) = self.adopted {
+            let alive = ProcStat::read(self.pid)
+                .is_ok_and(|stat| stat.start_time == start_time && !stat.is_zombie());
+            return Ok((!alive).then_some(ExitReason::Unsupervised));
+        }
         let status = waitid(
             WaitId::PidFd(self.pidfd.get_ref().as_fd()),
             WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
@@ -232,6 +277,11 @@ impl Child {
     }
 
     fn reap_now(&mut self) -> io::Result<ExitReason> {
+        if self.adopted.is_some() {
+            // Not ours to reap: its new parent does.
+            self.reaped = true;
+            return Ok(ExitReason::Unsupervised);
+        }
         let status = waitid(
             WaitId::PidFd(self.pidfd.get_ref().as_fd()),
             WaitIdOptions::EXITED,
@@ -253,6 +303,9 @@ impl Drop for Child {
             return;
         }
         self.kill_all();
+        if self.adopted.is_some() {
+            return;
+        }
         let pid = self.pid;
         if let Ok(fd) = self.pidfd.get_ref().try_clone() {
             let _ = std::thread::Builder::new()

@@ -38,6 +38,12 @@ pub enum ProcessChange {
         /// Restarts before this start.
         restarts: u64,
     },
+    /// Its process, started by a supervisor that died, still runs and
+    /// is watched again (see [`ledger`](super::ProcessSupervisorBuilder::ledger)).
+    Adopted {
+        /// The process id.
+        pid: i32,
+    },
     /// Its process ended.
     Exited {
         /// The process id.
@@ -110,6 +116,9 @@ impl fmt::Display for ProcessEvent {
         write!(f, "service {}: ", self.service)?;
         match &self.change {
             ProcessChange::Started { pid, restarts: 0 } => write!(f, "started (pid {pid})"),
+            ProcessChange::Adopted { pid } => {
+                write!(f, "adopted (pid {pid}, left running by a mend that died)")
+            }
             ProcessChange::Started { pid, restarts } => {
                 write!(f, "started again (pid {pid}, restart {restarts})")
             }

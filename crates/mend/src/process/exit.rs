@@ -21,6 +21,11 @@ pub enum ExitReason {
     },
     /// It could not be started: the spawn's error.
     SpawnFailed(String),
+    /// It was adopted from a supervisor that died (or ended while no
+    /// supervisor ran): not this supervisor's child, so its status is
+    /// reaped by its new parent and never known here. Counted as a
+    /// failure.
+    Unsupervised,
 }
 
 impl ExitReason {
@@ -42,8 +47,8 @@ impl ExitReason {
         matches!(self, ExitReason::Code(code) if codes.contains(code))
     }
 
-    /// A short label for metrics: `"code"`, `"signal"`, `"core"` or
-    /// `"spawn_failed"`.
+    /// A short label for metrics: `"code"`, `"signal"`, `"core"`,
+    /// `"spawn_failed"` or `"unknown"`.
     pub fn kind(&self) -> &'static str {
         match self {
             ExitReason::Code(_) => "code",
@@ -54,6 +59,7 @@ impl ExitReason {
                 core_dumped: true, ..
             } => "core",
             ExitReason::SpawnFailed(_) => "spawn_failed",
+            ExitReason::Unsupervised => "unknown",
         }
     }
 }
@@ -76,6 +82,9 @@ impl fmt::Display for ExitReason {
                 Ok(())
             }
             ExitReason::SpawnFailed(why) => write!(f, "could not start: {why}"),
+            ExitReason::Unsupervised => {
+                f.write_str("exited while unsupervised (adopted: status unknown)")
+            }
         }
     }
 }

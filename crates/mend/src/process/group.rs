@@ -24,7 +24,7 @@ use tokio::sync::mpsc::WeakUnboundedSender;
 use super::service::{Command, Shared};
 use super::status::ServiceState;
 use crate::clock::Tick;
-use crate::supervise::{Decision, Exit, Restart, RestartMachine, RestartPlan};
+use crate::supervise::{Decision, Exit, Restart, RestartMachine, RestartMemory, RestartPlan};
 
 /// The members of a group restart, in start order, with how many times
 /// each had started when it was decided.
@@ -185,6 +185,21 @@ impl Restarts {
         match self {
             Restarts::Own(machine) => machine.exited(service, exit, now),
             Restarts::Group(group) => group.exited(service, exit, now),
+        }
+    }
+
+    /// Its restart accounting, for the ledger (a group's is not kept).
+    pub(crate) fn memory(&self, service: &str) -> RestartMemory {
+        match self {
+            Restarts::Own(machine) => machine.memory(service).unwrap_or_default(),
+            Restarts::Group(_) => RestartMemory::default(),
+        }
+    }
+
+    /// Goes on from the ledger's accounting (a group's starts over).
+    pub(crate) fn remember(&mut self, service: &str, memory: &RestartMemory) {
+        if let Restarts::Own(machine) = self {
+            machine.remember(service, memory);
         }
     }
 }

@@ -14,10 +14,12 @@ use tokio::task::JoinHandle;
 
 use super::cgroup::Cgroup;
 use super::group::ProcessGroup;
+use super::ledger::ServiceRecord;
 use super::output::{Output, Rotations};
 use super::service::{Command, ServiceTask, Shared, initial_status};
 use super::spec::ServiceSpec;
 use super::status::{Backend, ServiceStatus};
+use super::supervisor::Keeping;
 use super::usage::ResourceUsage;
 use crate::clock::Clock;
 use crate::observe::Subscribers;
@@ -86,6 +88,7 @@ struct Entry {
 
 type SpawnService = dyn Fn(
         ServiceSpec,
+        Option<ServiceRecord>,
         Option<Arc<ProcessGroup>>,
         Vec<(Arc<str>, Arc<Shared>)>,
         Option<Cgroup>,
@@ -105,6 +108,7 @@ pub(crate) struct Inner {
     spawn: Box<SpawnService>,
     halted: Arc<AtomicBool>,
     groups: Vec<Arc<ProcessGroup>>,
+    keeping: Option<Keeping>,
 }
 
 impl Inner {
@@ -112,14 +116,16 @@ impl Inner {
         name: Arc<str>,
         runtime_dir: Arc<std::path::Path>,
         groups: Vec<Arc<ProcessGroup>>,
-        backend: Backend,
         cgroup: Option<Cgroup>,
         clock: C,
         subscribers: Subscribers,
+        keeping: Option<Keeping>,
     ) -> Inner {
         let rotations = Arc::new(Rotations::default());
         let supervisor = name.clone();
+        let ledger = keeping.as_ref().map(|k| k.ledger.clone());
         let spawn = move |spec: ServiceSpec,
+                          record: Option<ServiceRecord>,
                           group: Option<Arc<ProcessGroup>>,
                           deps: Vec<(Arc<str>, Arc<Shared>)>,
                           cgroup: Option<Cgroup>,
@@ -137,12 +143,15 @@ impl Inner {
                 recent: VecDeque::new(),
                 group,
                 runtime_dir: runtime_dir.clone(),
+                ledger: ledger.clone(),
+                remembered: Default::default(),
+                record,
             };
             tokio::spawn(task.run())
         };
         Inner {
             name,
-            backend,
+            backend: backend_of(cgroup.as_ref()),
             cgroup,
             services: Mutex::new(Vec::new()),
             rotations,
@@ -150,6 +159,7 @@ impl Inner {
             spawn: Box::new(spawn),
             halted: Arc::new(AtomicBool::new(false)),
             groups,
+            keeping,
         }
     }
 
@@ -203,7 +213,19 @@ impl Inner {
         if let Some(group) = &group {
             group.register(&spec.name, tx.downgrade(), shared.clone());
         }
-        let task = (self.spawn)(spec, group, deps, cgroup.clone(), shared.clone(), rx);
+        let record = self
+            .keeping
+            .as_ref()
+            .and_then(|k| k.records.lock().remove(&*spec.name));
+        let task = (self.spawn)(
+            spec,
+            record,
+            group,
+            deps,
+            cgroup.clone(),
+            shared.clone(),
+            rx,
+        );
         services.push(Arc::new(Entry {
             name,
             commands: tx,
@@ -394,6 +416,9 @@ impl ProcessHandle {
             end(entry).await;
         }
         self.inner.services.lock().clear();
+        if let Some(keeping) = &self.inner.keeping {
+            keeping.ledger.clear();
+        }
         if let Some(cgroup) = &self.inner.cgroup {
             let _ = cgroup.remove();
         }

@@ -84,6 +84,7 @@ mod exit;
 mod group;
 mod handle;
 mod hook;
+mod ledger;
 #[cfg(feature = "metrics")]
 pub(crate) mod metrics;
 mod notify;
@@ -103,6 +104,7 @@ pub use event::{ProcessChange, ProcessEvent};
 pub use exec_check::ExecCheck;
 pub use exit::ExitReason;
 pub use handle::{ProcessError, ProcessHandle, ReloadError};
+pub use ledger::ServiceRecord;
 pub use output::{LogFiles, Output, RotationStats};
 pub use proc_stat::ProcessIdentity;
 pub use reaper::OrphanReaper;

@@ -110,8 +110,22 @@ impl ProcessIdentity {
     }
 }
 
+/// How long ago a process that started at `start_time` (clock ticks after
+/// boot) started, from `/proc/uptime`.
+pub(crate) fn age(start_time: u64) -> Option<std::time::Duration> {
+    let uptime: f64 = sys::read("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let per_second = rustix::param::clock_ticks_per_second().max(1) as f64;
+    let age = uptime - start_time as f64 / per_second;
+    (age >= 0.0).then(|| std::time::Duration::from_secs_f64(age))
+}
+
 /// This boot's id.
-fn boot_id() -> io::Result<String> {
+pub(crate) fn boot_id() -> io::Result<String> {
     Ok(sys::read("/proc/sys/kernel/random/boot_id")?
         .trim()
         .to_owned())

@@ -19,14 +19,17 @@ use super::exit::ExitReason;
 use super::group::{ProcessGroup, Restarts, Turns};
 use super::handle::ReloadError;
 use super::hook::HookOutcome;
+use super::ledger::{Ledger, ServiceRecord};
 use super::notify::NotifySocket;
 use super::output::RotationStats;
+use super::proc_stat::ProcStat;
 use super::spec::ServiceSpec;
 use super::status::{Backend, ProbeHealth, ServiceState, ServiceStatus};
-use crate::clock::{Clock, Tick};
+use super::sys;
+use crate::clock::{Clock, Tick, Timestamp};
 use crate::health::{Kind, Monitor, MonitorHandle};
 use crate::observe::Subscribers;
-use crate::supervise::{Decision, Exit, RestartMachine};
+use crate::supervise::{Decision, Exit, RestartMachine, RestartMemory};
 
 /// A request from a handle to one service.
 #[derive(Debug)]
@@ -191,6 +194,12 @@ pub(crate) struct ServiceTask<C> {
     pub(crate) group: Option<Arc<ProcessGroup>>,
     /// Where its notify socket goes.
     pub(crate) runtime_dir: Arc<std::path::Path>,
+    /// The supervisor's ledger, if it keeps one.
+    pub(crate) ledger: Option<Arc<Ledger>>,
+    /// Its restart accounting as last written to the ledger.
+    pub(crate) remembered: RestartMemory,
+    /// What the ledger knew of it when this supervisor started.
+    pub(crate) record: Option<ServiceRecord>,
 }
 
 /// Resolves, with its name, once a service in `deps` is down for good
@@ -269,6 +278,26 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
             None => self.fresh_machine(),
         };
         let mut wanted = self.spec.autostart;
+        // What a supervisor that died left of this service.
+        let mut adopted = None;
+        let mut lost = false;
+        if let Some(record) = self.record.take() {
+            match self.resume(record, &mut machine).await {
+                Resumed::Fresh => {}
+                Resumed::Adopt(child) => {
+                    wanted = true;
+                    adopted = Some(child);
+                }
+                Resumed::Lost => {
+                    wanted = true;
+                    lost = true;
+                }
+                Resumed::StayDown(state) => {
+                    self.set_state(state);
+                    wanted = false;
+                }
+            }
+        }
         let mut by_hand = false;
         // A group restart's time, for a member that was not running.
         let mut start_at: Option<Tick> = None;
@@ -347,7 +376,12 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                     Waited::Shutdown => return,
                 }
             }
-            match self.wait_for_deps().await {
+            let resuming = adopted.is_some() || lost;
+            match if resuming {
+                Waited::Due
+            } else {
+                self.wait_for_deps().await
+            } {
                 Waited::Due | Waited::Now => {}
                 Waited::Stop => {
                     self.set_state(ServiceState::Stopped);
@@ -360,20 +394,35 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                 }
                 Waited::Shutdown => return,
             }
-            let (pid, ended) = match self.spawn() {
+            let spawned = if let Some(child) = adopted.take() {
+                Ok((child, None))
+            } else if std::mem::take(&mut lost) {
+                Err(None)
+            } else {
+                self.spawn().map_err(Some)
+            };
+            machine.started(&self.spec.name, self.clock.coarse());
+            let (pid, ended) = match spawned {
                 Ok((child, socket)) => {
-                    machine.started(&self.spec.name, self.clock.coarse());
                     let pid = child.pid;
-                    self.on_started(pid, by_hand);
+                    if resuming {
+                        self.on_adopted(pid);
+                    } else {
+                        self.on_started(pid, by_hand);
+                        self.keep(&machine, pid);
+                    }
+                    let socket = match (resuming, self.spec.notify) {
+                        (true, Some(_)) => self.rebind_notify(),
+                        _ => socket,
+                    };
                     (Some(pid), self.watch(child, socket).await)
                 }
-                Err(e) => {
-                    machine.started(&self.spec.name, self.clock.coarse());
-                    (
-                        None,
-                        Ended::Exited(ExitReason::SpawnFailed(e.to_string()), Duration::ZERO),
-                    )
-                }
+                // It ended while no supervisor watched: its status is lost.
+                Err(None) => (None, Ended::Exited(ExitReason::Unsupervised, Duration::MAX)),
+                Err(Some(e)) => (
+                    None,
+                    Ended::Exited(ExitReason::SpawnFailed(e.to_string()), Duration::ZERO),
+                ),
             };
             by_hand = false;
             let (reason, ran_for, probe) = match ended {
@@ -420,7 +469,9 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                 Exit::Failed
             };
             self.on_exited(pid, reason, exit, failed_start, ran_for);
-            match machine.exited(&self.spec.name, exit, self.clock.coarse()) {
+            let decision = machine.exited(&self.spec.name, exit, self.clock.coarse());
+            self.keep_down(&machine, false, matches!(decision, Decision::GiveUp(_)));
+            match decision {
                 Decision::Restart(order) => {
                     if let Some(group) = &self.group {
                         // Siblings stop (those running) and start with it,
@@ -514,7 +565,12 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
 
     fn spawn(&self) -> std::io::Result<(Child, Option<NotifySocket>)> {
         let (out, err) = self.spec.output.open(&self.spec.name)?;
-        let mut env = Vec::new();
+        // Which supervisor and service it is: how a supervisor started
+        // after this one died finds what no record names.
+        let mut env = vec![
+            ("MEND_SUPERVISOR", self.supervisor.to_string()),
+            ("MEND_SERVICE", self.spec.name.to_string()),
+        ];
         let socket = match self.spec.notify {
             Some(notify) => {
                 let socket = NotifySocket::bind(
@@ -654,6 +710,9 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
                     let _ = ack.send(());
                 }
                 Some(Command::Stop(ack)) => {
+                    // Recorded first: a supervisor that dies during the
+                    // stop must not start it again.
+                    self.keep_stopped();
                     self.stop(child, started).await;
                     self.set_state(ServiceState::Stopped);
                     let _ = ack.send(());
@@ -781,6 +840,7 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
             };
             match command {
                 Some(Command::Stop(ack)) => {
+                    self.keep_stopped();
                     let _ = ack.send(());
                     return Waited::Stop;
                 }
@@ -880,6 +940,166 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
         });
     }
 
+    /// Writes its record: running as `pid`.
+    fn keep(&mut self, machine: &Restarts, pid: i32) {
+        let Some(ledger) = &self.ledger else { return };
+        self.remembered = machine.memory(&self.spec.name);
+        let status = self.shared.status.lock().clone();
+        let start_time = ProcStat::read(pid).map_or(0, |stat| stat.start_time);
+        ledger.write(
+            &self.spec.name,
+            self.record_of(&status, Some(pid), start_time, false, false),
+        );
+    }
+
+    /// Writes its record: nothing runs, after a decision (`gave_up`) or
+    /// a stop on purpose (`stopped`).
+    fn keep_down(&mut self, machine: &Restarts, stopped: bool, gave_up: bool) {
+        let Some(ledger) = &self.ledger else { return };
+        self.remembered = machine.memory(&self.spec.name);
+        let status = self.shared.status.lock().clone();
+        ledger.write(
+            &self.spec.name,
+            self.record_of(&status, None, 0, stopped, gave_up),
+        );
+    }
+
+    /// Writes its record: stopped on purpose, before the stop is done.
+    fn keep_stopped(&self) {
+        let Some(ledger) = &self.ledger else { return };
+        let status = self.shared.status.lock().clone();
+        ledger.write(
+            &self.spec.name,
+            self.record_of(&status, None, 0, true, false),
+        );
+    }
+
+    fn record_of(
+        &self,
+        status: &ServiceStatus,
+        pid: Option<i32>,
+        start_time: u64,
+        stopped: bool,
+        gave_up: bool,
+    ) -> ServiceRecord {
+        ServiceRecord {
+            pid,
+            start_time,
+            starts: status.starts,
+            restarts: status.restarts,
+            stopped,
+            gave_up,
+            memory: self.remembered.clone(),
+            ..ServiceRecord::default()
+        }
+    }
+
+    /// Takes over from the ledger's `record`, written by a supervisor
+    /// that died: its counters and restart accounting, and its process if
+    /// that still runs (same pid and start time; the ledger only loaded
+    /// records of this boot). What runs of it that no record names (a
+    /// spawn the dead supervisor could not record) is killed first, so it
+    /// never runs twice.
+    async fn resume(&mut self, record: ServiceRecord, machine: &mut Restarts) -> Resumed {
+        {
+            let mut status = self.shared.status.lock();
+            status.starts = record.starts;
+            status.restarts = record.restarts;
+        }
+        machine.remember(&self.spec.name, &record.memory);
+        self.remembered = record.memory.clone();
+        let group = match &self.cgroup {
+            Some(cgroup) => Group::Cgroup(cgroup.clone()),
+            None => Group::ProcessGroup,
+        };
+        let adopted = record
+            .pid
+            .filter(|_| !record.stopped && !record.gave_up)
+            .and_then(|pid| Child::adopt(pid, record.start_time, group).ok());
+        if let Some(child) = adopted {
+            self.emit(ProcessChange::Adopted { pid: child.pid });
+            return Resumed::Adopt(child);
+        }
+        self.kill_leftovers().await;
+        if record.gave_up {
+            Resumed::StayDown(ServiceState::GaveUp)
+        } else if record.stopped {
+            Resumed::StayDown(ServiceState::Stopped)
+        } else if record.pid.is_some() {
+            Resumed::Lost
+        } else {
+            Resumed::Fresh
+        }
+    }
+
+    /// Kills whatever of this service runs that no record names: its
+    /// cgroup's processes, or (under process groups) the processes whose
+    /// environment names this supervisor and service.
+    async fn kill_leftovers(&self) {
+        if let Some(cgroup) = &self.cgroup {
+            for _ in 0..100 {
+                if !cgroup.populated().unwrap_or(false) {
+                    return;
+                }
+                let _ = cgroup.kill();
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            return;
+        }
+        let marks = [
+            format!("MEND_SUPERVISOR={}\0", self.supervisor),
+            format!("MEND_SERVICE={}\0", self.spec.name),
+        ];
+        let Ok(names) = sys::list("/proc") else {
+            return;
+        };
+        for pid in names.iter().filter_map(|n| n.parse::<i32>().ok()) {
+            let Ok(env) = sys::read_bytes(format!("/proc/{pid}/environ")) else {
+                continue;
+            };
+            let has = |mark: &String| env.windows(mark.len()).any(|w| w == mark.as_bytes());
+            if marks.iter().all(has)
+                && let Some(pid) = rustix::process::Pid::from_raw(pid)
+            {
+                let _ = rustix::process::kill_process(pid, Signal::KILL);
+            }
+        }
+    }
+
+    /// The notify socket again, for a notify service adopted: it keeps
+    /// sending to the same path. It said `READY=1` to the supervisor that
+    /// died; it is taken as ready.
+    fn rebind_notify(&self) -> Option<NotifySocket> {
+        let socket = NotifySocket::bind(
+            &self.runtime_dir,
+            &self.spec.name,
+            self.spec.credentials.as_ref(),
+        )
+        .ok()?;
+        self.shared.notify_ready.store(true, Ordering::SeqCst);
+        Some(socket)
+    }
+
+    /// An adopted process runs: the status says so (not a start), with
+    /// the time it really started.
+    fn on_adopted(&self, pid: i32) {
+        let now = self.clock.wall();
+        let since = ProcStat::read(pid)
+            .ok()
+            .and_then(|stat| super::proc_stat::age(stat.start_time))
+            .map_or(now, |age| {
+                Timestamp::from_unix_nanos(
+                    now.as_unix_nanos()
+                        .saturating_sub(crate::clock::duration_nanos(age)),
+                )
+            });
+        let mut status = self.shared.status.lock();
+        status.state = ServiceState::Running;
+        status.restart_due = None;
+        status.pid = Some(pid);
+        status.since = Some(since);
+    }
+
     fn set_state(&self, state: ServiceState) {
         // The wall-clock time a restart is due, for people and other
         // processes (a `Tick` means nothing outside this clock).
@@ -904,6 +1124,19 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
             change,
         });
     }
+}
+
+/// What a supervisor that starts again makes of a service's record.
+enum Resumed {
+    /// Nothing of it ran: start it as usual.
+    Fresh,
+    /// Its process still runs: watch it.
+    Adopt(Child),
+    /// Its process ended while no supervisor watched: an exit of unknown
+    /// status, decided by its policy.
+    Lost,
+    /// It was stopped on purpose, or gave up: it stays down.
+    StayDown(ServiceState),
 }
 
 /// How a backoff wait ended.

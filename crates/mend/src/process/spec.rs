@@ -174,7 +174,11 @@ impl ServiceSpecBuilder {
     }
 
     /// Starts it with an empty environment (plus what [`env`](Self::env)
-    /// adds) instead of the supervisor's.
+    /// adds) instead of the supervisor's. Either way the supervisor adds
+    /// `MEND_SUPERVISOR` and `MEND_SERVICE` (its name and the service's:
+    /// how a supervisor started after this one died finds what no record
+    /// names) and removes its own `NOTIFY_SOCKET`, `WATCHDOG_USEC` and
+    /// `WATCHDOG_PID`.
     pub fn clean_env(mut self) -> Self {
         self.spec.clean_env = true;
         self

@@ -3,6 +3,7 @@
 //! [`ProcessSupervisor::start`], which resolves the isolation (a cgroup
 //! of its own, or process groups) and starts one task per service.
 
+use std::collections::BTreeMap;
 use std::collections::HashSet;
 use std::fmt;
 use std::io;
@@ -12,8 +13,8 @@ use std::sync::Arc;
 use super::cgroup::Cgroup;
 use super::group::ProcessGroup;
 use super::handle::{Inner, ProcessHandle};
+use super::ledger::{Ledger, ServiceRecord};
 use super::spec::ServiceSpec;
-use super::status::Backend;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Checks, ConfigError};
 use crate::observe::{Subscriber, Subscribers};
@@ -32,7 +33,7 @@ pub enum Isolation {
     /// if it is not writable.
     CgroupUnder(PathBuf),
     /// A process group per service, even where cgroups would work (what
-    /// escapes it: see [`Backend::ProcessGroup`]).
+    /// escapes it: see [`Backend::ProcessGroup`](super::Backend::ProcessGroup)).
     ProcessGroup,
 }
 
@@ -50,6 +51,7 @@ struct GroupSpec {
 pub struct ProcessSupervisorBuilder<C = SystemClock> {
     name: Arc<str>,
     runtime_dir: Option<PathBuf>,
+    ledger: Option<LedgerSpec>,
     services: Vec<ServiceSpec>,
     groups: Vec<GroupSpec>,
     isolation: Isolation,
@@ -57,11 +59,26 @@ pub struct ProcessSupervisorBuilder<C = SystemClock> {
     subscribers: Subscribers,
 }
 
+/// Where the ledger goes, and the boot id it compares.
+#[derive(Debug, Clone)]
+pub(crate) struct LedgerSpec {
+    dir: PathBuf,
+    boot_id: Option<String>,
+}
+
+/// The ledger of a running supervisor, and the records it loaded that a
+/// service added later takes.
+pub(crate) struct Keeping {
+    pub(crate) ledger: Arc<Ledger>,
+    pub(crate) records: parking_lot::Mutex<BTreeMap<String, ServiceRecord>>,
+}
+
 /// Supervises OS processes (see the [module docs](super)).
 #[must_use = "a supervisor does nothing until started"]
 pub struct ProcessSupervisor<C = SystemClock> {
     pub(crate) name: Arc<str>,
     pub(crate) runtime_dir: Option<PathBuf>,
+    pub(crate) ledger: Option<LedgerSpec>,
     pub(crate) services: Vec<ServiceSpec>,
     pub(crate) groups: Vec<Arc<ProcessGroup>>,
     pub(crate) isolation: Isolation,
@@ -81,6 +98,7 @@ impl ProcessSupervisor {
         ProcessSupervisorBuilder {
             name: name.into(),
             runtime_dir: None,
+            ledger: None,
             services: Vec::new(),
             groups: Vec::new(),
             isolation: Isolation::Auto,
@@ -126,6 +144,37 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
         self
     }
 
+    /// Keeps a ledger in `dir` (a [`checkpoint`](crate::checkpoint) store):
+    /// each service's process identity (pid, start time, boot id), its
+    /// counters and restart accounting, and whether it was stopped on
+    /// purpose, so that a supervisor started again after it was killed
+    /// re-adopts the processes that still run (the same pid, start time
+    /// and boot), probes them again, and never starts a second copy. An
+    /// adopted process is not this supervisor's child: when it ends, its
+    /// status is its new parent's, and the end is recorded as
+    /// [`ExitReason::Unsupervised`](super::ExitReason::Unsupervised), a
+    /// failure. A clean [`shutdown`](super::ProcessHandle::shutdown)
+    /// empties the ledger; a new boot adopts nothing. Group members keep
+    /// their counters but their group's restart accounting starts over.
+    pub fn ledger(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.ledger = Some(LedgerSpec {
+            dir: dir.into(),
+            boot_id: None,
+        });
+        self
+    }
+
+    /// The boot id the ledger compares (default: the kernel's,
+    /// `/proc/sys/kernel/random/boot_id`): a test can make a supervisor
+    /// believe the machine rebooted. Without [`ledger`](Self::ledger) it
+    /// does nothing.
+    pub fn boot_id(mut self, id: impl Into<String>) -> Self {
+        if let Some(ledger) = &mut self.ledger {
+            ledger.boot_id = Some(id.into());
+        }
+        self
+    }
+
     /// Chooses the isolation (default [`Isolation::Auto`]).
     pub fn isolation(mut self, isolation: Isolation) -> Self {
         self.isolation = isolation;
@@ -137,6 +186,7 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
         ProcessSupervisorBuilder {
             name: self.name,
             runtime_dir: self.runtime_dir,
+            ledger: self.ledger,
             services: self.services,
             groups: self.groups,
             isolation: self.isolation,
@@ -234,6 +284,7 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
         Ok(ProcessSupervisor {
             name: self.name,
             runtime_dir: self.runtime_dir,
+            ledger: self.ledger,
             services,
             groups,
             isolation: self.isolation,
@@ -278,24 +329,36 @@ impl<C: Clock + Clone + Send + Sync + 'static> ProcessSupervisor<C> {
                 _ => None,
             },
         };
-        let backend = match &cgroup {
-            Some(c) => Backend::Cgroup(c.path().to_owned()),
-            None => Backend::ProcessGroup,
-        };
         let runtime_dir: Arc<std::path::Path> = match self.runtime_dir {
             Some(dir) => dir.into(),
             None => std::env::temp_dir()
                 .join(format!("mend-{}-{}", std::process::id(), self.name))
                 .into(),
         };
+        let keeping = match self.ledger {
+            Some(spec) => {
+                let boot_id = match spec.boot_id {
+                    Some(id) => id,
+                    None => super::proc_stat::boot_id()?,
+                };
+                let (ledger, records, _recovery) = Ledger::open(&spec.dir, boot_id)?;
+                #[cfg(feature = "tracing")]
+                tracing::info!(target: "mend::process", supervisor = %self.name, "ledger {}: {_recovery}; {} services to look for", spec.dir.display(), records.len());
+                Some(Keeping {
+                    ledger: Arc::new(ledger),
+                    records: parking_lot::Mutex::new(records),
+                })
+            }
+            None => None,
+        };
         let inner = Inner::new(
             self.name,
             runtime_dir,
             self.groups,
-            backend,
             cgroup,
             self.clock,
             self.subscribers,
+            keeping,
         );
         for spec in self.services {
             // Names were checked unique by the builder.

@@ -20,6 +20,11 @@ pub(crate) fn read(path: impl AsRef<Path>) -> io::Result<String> {
     fs::read_to_string(path)
 }
 
+/// A small kernel file as bytes (`/proc/PID/environ`).
+pub(crate) fn read_bytes(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    fs::read(path)
+}
+
 /// Writes `text` to a kernel control file (`cgroup.kill`).
 pub(crate) fn write(path: impl AsRef<Path>, text: &str) -> io::Result<()> {
     fs::write(path, text)

@@ -65,9 +65,11 @@ async fn a_service_runs_as_its_user_with_its_limits_and_environment() {
             vars,
             [
                 b"GREETING=hello".as_slice(),
+                b"MEND_SERVICE=confined",
+                format!("MEND_SUPERVISOR={}", handle.name()).as_bytes(),
                 format!("MEND_TEST_MARKER={tag}").as_bytes()
             ],
-            "a clean environment holds only what the spec adds"
+            "a clean environment holds only what the spec adds, and which service it is"
         );
         assert_eq!(
             std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap(),
