@@ -1,5 +1,6 @@
 //! mend survives its own death: SIGKILLed at moments a seeded generator
-//! picks (during starts, crashes, probe failures, backoffs), a new mend on
+//! picks (during starts, crashes, probe failures, backoffs, restarts by
+//! hand), a new mend on
 //! the same state directory re-adopts what still runs. Checked in /proc,
 //! not by asking mend: no service ever runs twice, a service stopped by
 //! hand stays down, the others run again; and the restart counts mend
@@ -141,10 +142,24 @@ fn a_killed_mend_is_replaced_and_readopts_its_services_never_running_one_twice()
         seed ^= seed << 17;
         let pause = Duration::from_millis(seed % 700);
         let until = Instant::now() + pause;
+        // Every other round, a restart by hand is under way (steady's stop
+        // signal, its grace) when mend is killed.
+        let mut by_hand = (round % 2 == 1).then(|| {
+            std::process::Command::new(MEND)
+                .args(["restart", "steady"])
+                .arg(mend.config())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        });
         while Instant::now() < until {
             std::thread::sleep(Duration::from_millis(5));
         }
         mend.kill_and_start_again();
+        if let Some(command) = &mut by_hand {
+            let _ = command.wait();
+        }
         // From the new mend's start: never two runs of one service, and
         // the one stopped by hand stays down.
         let settle = Instant::now() + Duration::from_millis(400);
