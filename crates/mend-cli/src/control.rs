@@ -26,6 +26,7 @@ pub(crate) enum Ask {
     Reload {
         service: String,
     },
+    ReloadConfig,
     Metrics,
     Health,
 }
@@ -84,6 +85,7 @@ async fn ask_daemon(ask: Ask, config: &Path, state_dir: Option<&Path>) -> anyhow
             )
             .await?
         }
+        Ask::ReloadConfig => client::request(&socket, Method::POST, "/reload-config").await?,
         Ask::Metrics => client::request(&socket, Method::GET, "/metrics").await?,
         Ask::Health => client::request(&socket, Method::GET, "/health").await?,
     };
@@ -100,6 +102,7 @@ async fn ask_daemon(ask: Ask, config: &Path, state_dir: Option<&Path>) -> anyhow
         Ask::Act { action, service } => println!("{service}: {action} done"),
         Ask::Signal { service, signal } => println!("{service}: {signal} sent"),
         Ask::Reload { service } => println!("{service}: reloaded"),
+        Ask::ReloadConfig => print!("{body}"),
     }
     Ok(if status == 503 {
         ExitCode::FAILURE

@@ -10,6 +10,7 @@ mod control;
 mod demo;
 mod logging;
 mod logs;
+mod reload;
 mod run;
 mod systemd;
 
@@ -78,6 +79,18 @@ enum Command {
     /// Run a service's own reload command (its `reload` key, systemd's
     /// `ExecReload=`) and wait for it to end.
     Reload(Target),
+    /// Read CONFIG again and apply it to the running daemon (as SIGHUP
+    /// does): unchanged services keep running, changed ones restart, new
+    /// ones start, removed ones stop; a config that does not check is
+    /// refused whole.
+    ReloadConfig {
+        /// The config `mend run` was given.
+        #[arg(default_value = "mend.toml")]
+        config: PathBuf,
+        /// The state directory, if `mend run` was given one.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
     /// Send a signal to every process of a service.
     Signal {
         /// The signal: HUP, USR1, ...
@@ -181,6 +194,9 @@ fn main() -> ExitCode {
             lines,
             follow,
         ),
+        Command::ReloadConfig { config, state_dir } => {
+            control::run(control::Ask::ReloadConfig, &config, state_dir.as_deref())
+        }
         Command::Metrics { config, state_dir } => {
             control::run(control::Ask::Metrics, &config, state_dir.as_deref())
         }

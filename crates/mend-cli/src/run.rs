@@ -47,6 +47,7 @@ async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<
         )
     })?;
     let count = config.services.len();
+    let loaded = config.clone();
     // Bound before anything starts: a taken address stops mend here.
     let api = crate::api::server::Bound::bind(&config.state_dir, config.tcp_api.as_ref())
         .await
@@ -93,10 +94,17 @@ async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<
         };
         tracing::info!("control API also on http://{addr} ({token})");
     }
+    let reloader = std::sync::Arc::new(crate::reload::Reloader::new(
+        config.file.clone(),
+        Some(config.state_dir.clone()),
+        loaded,
+        handle.clone(),
+    ));
     let api = tokio::spawn({
         let handle = handle.clone();
+        let reloader = reloader.clone();
         async move {
-            if let Err(e) = api.serve(handle).await {
+            if let Err(e) = api.serve(handle, reloader).await {
                 tracing::error!("the control API stopped: {e}");
             }
         }
@@ -111,10 +119,19 @@ async fn supervise(config: Config, run_for: Option<Duration>) -> anyhow::Result<
         });
         (manager, task)
     });
-    let why = tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = interrupt.recv() => "SIGINT",
-        () = sleep_for(run_for) => "the --for time ran out",
+    let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    let stop_at = sleep_for(run_for);
+    tokio::pin!(stop_at);
+    let why = loop {
+        tokio::select! {
+            _ = terminate.recv() => break "SIGTERM",
+            _ = interrupt.recv() => break "SIGINT",
+            () = &mut stop_at => break "the --for time ran out",
+            _ = hangup.recv() => match reloader.reload().await {
+                Ok(applied) => tracing::info!("SIGHUP: config {} read again: {applied}", config.file.display()),
+                Err(e) => tracing::error!("SIGHUP: the config was not reloaded, the running one stays: {e}"),
+            },
+        }
     };
     tracing::info!(
         "{why}: stopping every service in reverse start order, each with its grace (a second signal kills everything now)"

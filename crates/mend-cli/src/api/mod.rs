@@ -14,6 +14,7 @@
 //! | `POST /services/{name}/start`, `/stop`, `/restart` | steer one (answers once done) |
 //! | `POST /services/{name}/reload` | run its `reload` command (answers once it ended) |
 //! | `POST /services/{name}/signal/{SIG}` | send a signal to all its processes |
+//! | `POST /reload-config` | read the config file again and apply it (422 and nothing changed when it does not check) |
 //! | `GET /health` | `application/health+json`, every service a component (503 when one fails) |
 //! | `GET /livez`, `/readyz` | mend itself alive; every autostarted service ready |
 //! | `GET /metrics` | Prometheus text (`mend_process_*`) |

@@ -21,11 +21,13 @@ use tokio::net::{TcpListener, UnixListener};
 
 use super::{ServiceView, VERSION_HEADER};
 use crate::config::TcpApi;
+use crate::reload::Reloader;
 
 /// What the handlers share.
 #[derive(Clone)]
 struct Api {
     handle: ProcessHandle,
+    reloader: Arc<Reloader>,
     exporter: Option<Exporter>,
     collector: Arc<Collector>,
 }
@@ -74,7 +76,11 @@ impl Bound {
     }
 
     /// Serves `handle` on both until the task is dropped.
-    pub(crate) async fn serve(self, handle: ProcessHandle) -> std::io::Result<()> {
+    pub(crate) async fn serve(
+        self,
+        handle: ProcessHandle,
+        reloader: Arc<Reloader>,
+    ) -> std::io::Result<()> {
         let collector = Arc::new(Collector::new());
         let source = Arc::new(handle.clone());
         collector.register(&source);
@@ -83,6 +89,7 @@ impl Bound {
         let exporter = Exporter::install().ok();
         let app = router(Api {
             handle,
+            reloader,
             exporter,
             collector,
         });
@@ -112,6 +119,7 @@ fn router(api: Api) -> Router {
         .route("/services/{name}", get(one))
         .route("/services/{name}/{action}", post(act))
         .route("/services/{name}/signal/{signal}", post(send_signal))
+        .route("/reload-config", post(reload_config))
         .route("/health", get(health))
         .route("/livez", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -159,6 +167,23 @@ async fn changes_need_the_token(
             "this change needs `Authorization: Bearer TOKEN`\n",
         )
             .into_response()
+    }
+}
+
+async fn reload_config(State(api): State<Api>) -> Response {
+    match api.reloader.reload().await {
+        Ok(applied) => {
+            tracing::info!("config read again: {applied}");
+            format!("reloaded: {applied}\n").into_response()
+        }
+        Err(e) => {
+            tracing::error!("the config was not reloaded, the running one stays: {e}");
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("not reloaded, the running config stays: {e}\n"),
+            )
+                .into_response()
+        }
     }
 }
 

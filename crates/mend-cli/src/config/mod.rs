@@ -26,7 +26,7 @@ pub(crate) use error::ConfigFileError;
 use service::ServiceConfig;
 
 /// A config file, read and checked.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Config {
     /// Where it was read from.
     pub(crate) file: PathBuf,
@@ -44,6 +44,10 @@ pub(crate) struct Config {
     pub(crate) required: Vec<String>,
     /// The API on TCP, if the `[api]` table asks for it.
     pub(crate) tcp_api: Option<TcpApi>,
+    /// Each service's table as written, to tell on a reload which changed.
+    pub(crate) tables: IndexMap<String, toml::Value>,
+    /// Everything but the services, as written (a reload cannot change it).
+    pub(crate) settings: toml::Table,
 }
 
 /// A `[groups.NAME]` table, checked.
@@ -110,6 +114,12 @@ impl Config {
         state_dir: Option<&Path>,
     ) -> Result<Config, ConfigFileError> {
         let parsed: File = error::deserialize(file, text)?;
+        // The same text parsed once more as plain TOML, for comparisons.
+        let mut settings: toml::Table = text.parse().unwrap_or_default();
+        let tables = match settings.remove("services") {
+            Some(toml::Value::Table(services)) => services.into_iter().collect(),
+            _ => IndexMap::new(),
+        };
         let base = file.parent().unwrap_or(Path::new(".")).to_owned();
         let stem = file
             .file_stem()
@@ -207,6 +217,8 @@ impl Config {
             groups,
             required,
             tcp_api,
+            tables,
+            settings,
         })
     }
 }

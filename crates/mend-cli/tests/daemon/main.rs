@@ -11,6 +11,7 @@
 
 mod control;
 mod readopt;
+mod reload;
 mod running;
 mod support;
 mod systemd;
