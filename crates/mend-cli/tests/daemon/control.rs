@@ -381,7 +381,13 @@ fn control_commands_say_what_is_wrong_with_the_socket() {
     std::fs::create_dir(&state).unwrap();
     let socket = state.join("mend.sock");
     let status = |uid: Option<u32>| {
-        let mut command = Command::new(MEND);
+        // Another user may not reach the build's binary (a checkout in a
+        // 0700 directory): it runs a copy in this test's directory.
+        let mut command = Command::new(if uid.is_some() {
+            dir.path().join("mend")
+        } else {
+            MEND.into()
+        });
         command.arg("status").arg(&config);
         if let Some(uid) = uid {
             use std::os::unix::process::CommandExt;
@@ -427,6 +433,7 @@ fn control_commands_say_what_is_wrong_with_the_socket() {
         return;
     }
     use std::os::unix::fs::PermissionsExt;
+    std::fs::copy(MEND, dir.path().join("mend")).unwrap();
     for path in [dir.path(), state.as_path()] {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }

@@ -205,6 +205,10 @@ impl Inner {
             probes: Mutex::new(None),
             oneshot: spec.oneshot,
             notify: spec.notify.is_some(),
+            gated: spec
+                .probes
+                .iter()
+                .any(|p| p.kind() != crate::health::Kind::Liveness),
             notify_ready: AtomicBool::new(false),
         });
         let (tx, rx) = mpsc::unbounded_channel();

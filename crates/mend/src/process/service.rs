@@ -96,6 +96,10 @@ pub(crate) struct Shared {
     pub(crate) oneshot: bool,
     /// Whether it reports readiness on `NOTIFY_SOCKET`.
     pub(crate) notify: bool,
+    /// Whether a readiness or startup probe gates its readiness: then it
+    /// is not ready before that probe has passed (not even in the moment
+    /// between its start and its monitor's).
+    pub(crate) gated: bool,
     /// It sent `READY=1` in this run.
     pub(crate) notify_ready: AtomicBool,
 }
@@ -151,7 +155,7 @@ impl Shared {
             status.state == ServiceState::Exited && status.last_exit_normal
         } else {
             status.state == ServiceState::Running
-                && probes.as_ref().is_none_or(|p| p.ready())
+                && probes.as_ref().map_or(!self.gated, |p| p.ready())
                 && (!self.notify || self.notify_ready.load(Ordering::SeqCst))
         };
         status.probes = probes.map(|p| p.probes()).unwrap_or_default();
