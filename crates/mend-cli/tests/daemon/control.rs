@@ -409,21 +409,25 @@ fn control_commands_say_what_is_wrong_with_the_socket() {
     let said = status(None);
     assert!(said.contains("no mend answers at"), "{said}");
 
-    std::fs::remove_file(&socket).unwrap();
-    answer_once(
-        std::os::unix::net::UnixListener::bind(&socket).unwrap(),
-        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]",
-    );
-    let said = status(None);
-    assert!(said.contains("answers, but not as mend"), "{said}");
-
-    std::fs::remove_file(&socket).unwrap();
-    answer_once(
-        std::os::unix::net::UnixListener::bind(&socket).unwrap(),
-        "HTTP/1.1 200 OK\r\nmend-version: 0.0.1\r\nContent-Length: 2\r\n\r\n[]",
-    );
-    let said = status(None);
-    assert!(said.contains("is version 0.0.1, this command is"), "{said}");
+    // Something that is not mend, and a mend of another version.
+    for (answer, expected) in [
+        (
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]",
+            "answers, but not as mend",
+        ),
+        (
+            "HTTP/1.1 200 OK\r\nmend-version: 0.0.1\r\nContent-Length: 2\r\n\r\n[]",
+            "is version 0.0.1, this command is",
+        ),
+    ] {
+        std::fs::remove_file(&socket).unwrap();
+        answer_once(
+            std::os::unix::net::UnixListener::bind(&socket).unwrap(),
+            answer,
+        );
+        let said = status(None);
+        assert!(said.contains(expected), "{said}");
+    }
 
     // Run as another user (really: the command runs as `nobody`), the
     // socket's owner is named. Its directory must let that user look.

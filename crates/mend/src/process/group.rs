@@ -188,18 +188,33 @@ impl Restarts {
         }
     }
 
-    /// Its restart accounting, for the ledger (a group's is not kept).
+    /// Its restart accounting, for the ledger: its own machine's, or its
+    /// group's as it concerns it (its backoff, and the group's window,
+    /// which every member's record carries).
     pub(crate) fn memory(&self, service: &str) -> RestartMemory {
         match self {
-            Restarts::Own(machine) => machine.memory(service).unwrap_or_default(),
-            Restarts::Group(_) => RestartMemory::default(),
+            Restarts::Own(machine) => machine.memory(service),
+            Restarts::Group(group) => group.machine.lock().memory(service),
         }
+        .unwrap_or_default()
     }
 
-    /// Goes on from the ledger's accounting (a group's starts over).
+    /// Goes on from the ledger's accounting. For a group, each member
+    /// brings its backoff, and the group keeps the most recent window any
+    /// member's record carries.
     pub(crate) fn remember(&mut self, service: &str, memory: &RestartMemory) {
-        if let Restarts::Own(machine) = self {
-            machine.remember(service, memory);
+        match self {
+            Restarts::Own(machine) => machine.remember(service, memory),
+            Restarts::Group(group) => {
+                let mut machine = group.machine.lock();
+                let mut memory = memory.clone();
+                if let Some(known) = machine.memory(service)
+                    && known.restarts_nanos.last() > memory.restarts_nanos.last()
+                {
+                    memory.restarts_nanos = known.restarts_nanos;
+                }
+                machine.remember(service, &memory);
+            }
         }
     }
 }

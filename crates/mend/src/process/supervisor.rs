@@ -154,8 +154,8 @@ impl<C: Clock> ProcessSupervisorBuilder<C> {
     /// status is its new parent's, and the end is recorded as
     /// [`ExitReason::Unsupervised`](super::ExitReason::Unsupervised), a
     /// failure. A clean [`shutdown`](super::ProcessHandle::shutdown)
-    /// empties the ledger; a new boot adopts nothing. Group members keep
-    /// their counters but their group's restart accounting starts over.
+    /// empties the ledger; a new boot adopts nothing. Counters, backoff and
+    /// intensity windows (a group's too) go on where they were.
     pub fn ledger(mut self, dir: impl Into<PathBuf>) -> Self {
         self.ledger = Some(LedgerSpec {
             dir: dir.into(),

@@ -533,3 +533,67 @@ fn a_restart_counts_when_it_happens_after_its_backoff() {
     };
     assert_eq!(order.at, at(10));
 }
+
+#[test]
+fn a_machine_given_another_ones_memory_goes_on_where_that_one_was() {
+    let secs = |s: u64| Tick::from_nanos(s * 1_000 * MS);
+    let plan = || {
+        RestartPlan::builder()
+            .intensity(3, Duration::from_secs(60))
+            .backoff(
+                Backoff::exponential(Duration::from_secs(1), 2.0),
+                Jitter::None,
+                Duration::from_secs(600),
+            )
+            .build()
+            .unwrap()
+    };
+    let machine = || {
+        let mut m = RestartMachine::new(plan());
+        m.add("svc", Restart::Permanent).unwrap();
+        m
+    };
+    let delay_of = |decision: Decision| match decision {
+        Decision::Restart(order) => Some(order.delay),
+        _ => None,
+    };
+    let mut first = machine();
+    first.started("svc", secs(0));
+    assert_eq!(
+        delay_of(first.exited("svc", Exit::Failed, secs(1))),
+        Some(Duration::ZERO)
+    );
+    first.started("svc", secs(1));
+    assert_eq!(
+        delay_of(first.exited("svc", Exit::Failed, secs(2))),
+        Some(Duration::from_secs(1))
+    );
+    first.started("svc", secs(3));
+    let memory = first.memory("svc").unwrap();
+
+    // A second machine (a supervisor started again) with that memory: the
+    // backoff doubles on, and the third restart within the minute is the
+    // last the intensity allows.
+    let mut second = machine();
+    second.remember("svc", &memory);
+    assert_eq!(second.memory("svc"), Some(memory));
+    second.started("svc", secs(3));
+    assert_eq!(
+        delay_of(second.exited("svc", Exit::Failed, secs(4))),
+        Some(Duration::from_secs(2))
+    );
+    second.started("svc", secs(6));
+    assert!(matches!(
+        second.exited("svc", Exit::Failed, secs(7)),
+        Decision::GiveUp(_)
+    ));
+
+    // Without it, the same ends start from scratch.
+    let mut fresh = machine();
+    fresh.started("svc", secs(3));
+    assert_eq!(
+        delay_of(fresh.exited("svc", Exit::Failed, secs(4))),
+        Some(Duration::ZERO)
+    );
+    assert_eq!(first.memory("nobody"), None);
+}
