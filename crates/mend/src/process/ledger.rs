@@ -259,8 +259,11 @@ mod tests {
             since + 200_000_000 < before,
             "its uptime counts from its own start, not the adoption"
         );
-        // Its shutdown stopped it.
+        // Its shutdown stopped it, and emptied the ledger: the next start
+        // is a fresh one.
         use std::os::unix::process::ExitStatusExt;
         assert!(decoy.wait().unwrap().signal().is_some());
+        let (_, records, _) = Ledger::open(dir.path(), "boot-a".to_owned()).unwrap();
+        assert!(records.is_empty(), "{records:?}");
     }
 }
