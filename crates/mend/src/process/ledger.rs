@@ -267,3 +267,108 @@ mod tests {
         assert!(records.is_empty(), "{records:?}");
     }
 }
+
+#[cfg(test)]
+mod accounting {
+    #![allow(
+        clippy::disallowed_methods,
+        reason = "tests start real processes and wait for them"
+    )]
+
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::clock::{Clock, SystemClock};
+    use crate::process::{Isolation, ProcessHandle, ProcessSupervisor, ServiceSpec, ServiceState};
+    use crate::retry::{Backoff, Jitter};
+    use crate::supervise::RestartPlan;
+
+    /// A supervisor of `svc` running `argv`, three restarts a minute
+    /// allowed, each after `backoff` (the first at once).
+    fn supervise(dir: &Path, argv: &[&str], backoff: Duration) -> ProcessHandle {
+        let plan = RestartPlan::builder()
+            .intensity(3, Duration::from_secs(60))
+            .backoff(
+                Backoff::constant(backoff),
+                Jitter::None,
+                Duration::from_secs(600),
+            );
+        ProcessSupervisor::builder("accounting-test")
+            .isolation(Isolation::ProcessGroup)
+            .ledger(dir)
+            .boot_id("boot-a")
+            .without_logging()
+            .service(
+                ServiceSpec::builder("svc", argv.iter().copied())
+                    .restarts(plan)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+            .start()
+            .unwrap()
+    }
+
+    async fn until(handle: &ProcessHandle, done: impl Fn(ServiceState) -> bool) -> ServiceState {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let state = handle.status("svc").unwrap().state;
+            if done(state) {
+                return state;
+            }
+            assert!(Instant::now() < deadline, "still {state:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn restart_accounting_is_written_and_taken_up_again() {
+        // Written: two crashes (the first restart is at once, the second
+        // waits an hour): the record holds both in its window.
+        let dir = tempfile::tempdir().unwrap();
+        let handle = supervise(dir.path(), &["false"], Duration::from_secs(3600));
+        until(&handle, |s| matches!(s, ServiceState::Restarting { .. })).await;
+        let (book, _) = Store::<Book>::load_read_only(dir.path()).unwrap();
+        let memory = &book.services["svc"].memory;
+        assert_eq!(
+            (memory.attempts, memory.restarts_nanos.len()),
+            (2, 2),
+            "{memory:?}"
+        );
+        handle.kill_all();
+        handle.shutdown().await;
+
+        // Taken up: a record whose window already holds three restarts
+        // this minute, and whose process is gone: that end is the fourth,
+        // more than the intensity allows.
+        let dir = tempfile::tempdir().unwrap();
+        let now = SystemClock.coarse().as_nanos();
+        let record = ServiceRecord {
+            pid: Some(i32::MAX),
+            start_time: 1,
+            memory: RestartMemory {
+                attempts: 3,
+                restarts_nanos: vec![
+                    now - 3_000_000_000,
+                    now - 2_000_000_000,
+                    now - 1_000_000_000,
+                ],
+                ..RestartMemory::default()
+            },
+            ..ServiceRecord::default()
+        };
+        {
+            let (ledger, _, _) = Ledger::open(dir.path(), "boot-a".to_owned()).unwrap();
+            ledger.write("svc", record);
+        }
+        let handle = supervise(dir.path(), &["sleep", "600"], Duration::ZERO);
+        let state = until(&handle, |s| {
+            matches!(s, ServiceState::GaveUp | ServiceState::Running)
+        })
+        .await;
+        assert_eq!(state, ServiceState::GaveUp);
+        handle.kill_all();
+        handle.shutdown().await;
+    }
+}
