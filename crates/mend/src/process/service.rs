@@ -307,6 +307,25 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
         let mut start_at: Option<Tick> = None;
         // The members of a group restart under way, to start in turn.
         let mut turn: Option<Turns> = None;
+        // After a wait before a start: go on, or stay down (stopped, or its
+        // group gave up), or end the task.
+        macro_rules! go_on_after {
+            ($waited:expr) => {
+                match $waited {
+                    Waited::Due | Waited::Now => {}
+                    Waited::Stop => {
+                        self.set_state(ServiceState::Stopped);
+                        wanted = false;
+                        continue;
+                    }
+                    Waited::GaveUp => {
+                        wanted = false;
+                        continue;
+                    }
+                    Waited::Shutdown => return,
+                }
+            };
+        }
         loop {
             if !wanted {
                 match self.commands.recv().await {
@@ -351,52 +370,14 @@ impl<C: Clock + Clone + Send + Sync + 'static> ServiceTask<C> {
             }
             if let Some(at) = start_at.take() {
                 self.set_state(ServiceState::Restarting { at });
-                match self.wait_until(at).await {
-                    Waited::Due | Waited::Now => {}
-                    Waited::Stop => {
-                        self.set_state(ServiceState::Stopped);
-                        wanted = false;
-                        continue;
-                    }
-                    Waited::GaveUp => {
-                        wanted = false;
-                        continue;
-                    }
-                    Waited::Shutdown => return,
-                }
+                go_on_after!(self.wait_until(at).await);
             }
             if let Some(members) = turn.take() {
-                match self.wait_for_turn(&members).await {
-                    Waited::Due | Waited::Now => {}
-                    Waited::Stop => {
-                        self.set_state(ServiceState::Stopped);
-                        wanted = false;
-                        continue;
-                    }
-                    Waited::GaveUp => {
-                        wanted = false;
-                        continue;
-                    }
-                    Waited::Shutdown => return,
-                }
+                go_on_after!(self.wait_for_turn(&members).await);
             }
             let resuming = adopted.is_some() || lost;
-            match if resuming {
-                Waited::Due
-            } else {
-                self.wait_for_deps().await
-            } {
-                Waited::Due | Waited::Now => {}
-                Waited::Stop => {
-                    self.set_state(ServiceState::Stopped);
-                    wanted = false;
-                    continue;
-                }
-                Waited::GaveUp => {
-                    wanted = false;
-                    continue;
-                }
-                Waited::Shutdown => return,
+            if !resuming {
+                go_on_after!(self.wait_for_deps().await);
             }
             let spawned = if let Some(child) = adopted.take() {
                 Ok((child, None))

@@ -450,10 +450,15 @@ async fn status_says_when_a_backoff_ends_and_usage_counts_what_runs() {
         })
         .await;
         assert_eq!(running.restart_due, None);
-        until("the shell and its sleep run", || live(&tag).len() == 2).await;
-        let usage = handle.usage("patient").unwrap();
-        assert_eq!(usage.processes, 2, "{isolation:?}");
-        assert!(usage.memory_bytes > 0, "{isolation:?}");
+        // Both readings are snapshots of a shell that forks: wait until
+        // they agree on the shell and its sleep.
+        until("usage counts the shell and its sleep", || {
+            live(&tag).len() == 2
+                && handle
+                    .usage("patient")
+                    .is_some_and(|u| u.processes == 2 && u.memory_bytes > 0)
+        })
+        .await;
         handle.shutdown().await;
         assert!(live(&tag).is_empty());
         let _ = std::fs::remove_file(&ran);
