@@ -19,7 +19,7 @@ use mend_sys::BeforeExec;
 
 use super::cgroup::Cgroup;
 use super::exit::ExitReason;
-use super::proc_stat::{ProcStat, live_in_group};
+use super::proc_stat::{live_in_group, runs_as};
 use super::spec::ServiceSpec;
 use super::tracked;
 
@@ -130,9 +130,7 @@ impl Child {
     /// after boot): checked again after its pidfd is open, so the pidfd
     /// names that process and no other that reused the pid.
     pub(crate) fn adopt(pid: i32, start_time: u64, group: Group) -> io::Result<Child> {
-        let same = || {
-            ProcStat::read(pid).is_ok_and(|stat| stat.start_time == start_time && !stat.is_zombie())
-        };
+        let same = || runs_as(pid, start_time);
         let gone = || io::Error::new(io::ErrorKind::NotFound, format!("pid {pid} is gone"));
         if !same() {
             return Err(gone());
@@ -177,9 +175,7 @@ impl Child {
     /// Its status if it has exited, without reaping it.
     fn peek(&self) -> io::Result<Option<ExitReason>> {
         if let Some(start_time) = self.adopted {
-            let alive = ProcStat::read(self.pid)
-                .is_ok_and(|stat| stat.start_time == start_time && !stat.is_zombie());
-            return Ok((!alive).then_some(ExitReason::Unsupervised));
+            return Ok((!runs_as(self.pid, start_time)).then_some(ExitReason::Unsupervised));
         }
         let status = waitid(
             WaitId::PidFd(self.pidfd.get_ref().as_fd()),

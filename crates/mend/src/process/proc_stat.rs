@@ -110,6 +110,12 @@ impl ProcessIdentity {
     }
 }
 
+/// Whether `pid` is still the live (not zombie) process that started at
+/// `start_time`: a reused pid has another start time.
+pub(crate) fn runs_as(pid: i32, start_time: u64) -> bool {
+    ProcStat::read(pid).is_ok_and(|stat| stat.start_time == start_time && !stat.is_zombie())
+}
+
 /// How long ago a process that started at `start_time` (clock ticks after
 /// boot) started, from `/proc/uptime`.
 pub(crate) fn age(start_time: u64) -> Option<std::time::Duration> {
