@@ -7,11 +7,8 @@
 
 #![cfg(feature = "prometheus")]
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -61,50 +58,9 @@ fn value(text: &str, series: &str) -> f64 {
         .unwrap_or_else(|| panic!("no series {series} in\n{text}"))
 }
 
-fn promtool() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("PROMTOOL") {
-        return Some(PathBuf::from(path));
-    }
-    let found = Command::new("promtool")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    found.then(|| PathBuf::from("promtool"))
-}
-
-/// Runs `promtool check metrics` on `text`.
-fn check_with_promtool(text: &str) {
-    let Some(promtool) = promtool() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "promtool is missing: .ci/run installs it"
-        );
-        eprintln!("promtool not found: the text was checked value by value only");
-        return;
-    };
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+#[path = "../common/promtool.rs"]
+mod promtool;
+use promtool::check_with_promtool;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_reads_every_policy_and_promtool_accepts_it() {

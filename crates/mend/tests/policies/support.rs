@@ -52,30 +52,13 @@ impl Events {
 
 pub(crate) const MS: Duration = Duration::from_millis(1);
 
+#[path = "../common/http.rs"]
+mod http;
+
 /// `GET path` over a fresh connection, as a blocking client would; the
 /// status line's code, the head and the body.
 pub(crate) fn http_request(addr: std::net::SocketAddr, path: &str) -> (u16, String, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("a read timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send the request");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("read the response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("a status line: {head}"));
-    (status, head.to_owned(), body.to_owned())
+    http::request(addr, "GET", path, "")
 }
 
 /// `GET path`: the status and the body.
