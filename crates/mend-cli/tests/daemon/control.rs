@@ -89,29 +89,7 @@ environment = { MEND_TEST_MARKER = "@MARKER@" }
         metrics.contains(r#"mend_process_starts_total{supervisor="control",service="steady"} 2"#),
         "{metrics}"
     );
-    if let Some(promtool) = promtool() {
-        let mut check = Command::new(promtool)
-            .args(["check", "metrics"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        check
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(metrics.as_bytes())
-            .unwrap();
-        let out = check.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "promtool: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    check_with_promtool(&metrics);
     let (code, logs) = mend.control(&["logs", "done"]);
     assert_eq!(code, Some(0), "{logs}");
     assert!(logs.contains("done.out <==\nmigrated\n"), "{logs}");

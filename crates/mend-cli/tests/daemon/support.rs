@@ -230,18 +230,10 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-/// promtool, from `$PROMTOOL` or the `PATH`; `.ci/run` installs it.
-pub(crate) fn promtool() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("PROMTOOL") {
-        return Some(path.into());
-    }
-    let found = Command::new("promtool").arg("--version").output().is_ok();
-    assert!(
-        found || std::env::var("CI").is_err(),
-        "CI must have promtool"
-    );
-    found.then(|| "promtool".into())
-}
+/// `promtool check metrics`, as the library's tests run it.
+#[path = "../../../mend/tests/common/promtool.rs"]
+mod promtool;
+pub(crate) use promtool::check_with_promtool;
 
 /// One HTTP/1.1 request over TCP to `addr`, written by hand so the test
 /// sees exactly what goes over the wire; the status and body. Fails if no

@@ -21,12 +21,13 @@ fn show(exporter: &Exporter, collector: &Collector, names: &[&str]) {
     }
 }
 
-async fn calls(app: &App, n: usize) -> (usize, usize) {
+/// Makes `n` calls to the dependency and says how they went.
+async fn calls(app: &App, n: usize) {
     let mut ok = 0;
     for _ in 0..n {
         ok += usize::from(app.quote().await.is_ok());
     }
-    (ok, n - ok)
+    println!("   {n} calls: {ok} answered, {} failed", n - ok);
 }
 
 pub(crate) async fn run(
@@ -45,8 +46,7 @@ pub(crate) async fn run(
 
     println!("\n2. the dependency goes down: the breaker opens, calls fail fast");
     app.dependency.set(Mode::Down);
-    let (ok, failed) = calls(app, 12).await;
-    println!("   12 calls: {ok} answered, {failed} failed");
+    calls(app, 12).await;
     show(
         exporter,
         collector,
@@ -66,8 +66,7 @@ pub(crate) async fn run(
     println!("\n3. it comes back: after the breaker's 2 s, trial calls close it");
     app.dependency.set(Mode::Healthy);
     sleep(Duration::from_millis(2_100)).await;
-    let (ok, failed) = calls(app, 4).await;
-    println!("   4 calls: {ok} answered, {failed} failed");
+    calls(app, 4).await;
     show(
         exporter,
         collector,
@@ -81,8 +80,7 @@ pub(crate) async fn run(
         "\n4. the dependency turns slow (300 ms, over the 200 ms slow-call limit): the breaker opens"
     );
     app.dependency.set(Mode::Slow);
-    let (ok, failed) = calls(app, 8).await;
-    println!("   8 calls: {ok} answered, {failed} failed");
+    calls(app, 8).await;
     show(
         exporter,
         collector,
@@ -93,12 +91,11 @@ pub(crate) async fn run(
     );
     app.dependency.set(Mode::Healthy);
     sleep(Duration::from_millis(2_100)).await;
-    let _ = calls(app, 4).await;
+    calls(app, 4).await;
 
     println!("\n5. the dependency flaps (every third request 503): retries, within the budget");
     app.dependency.set(Mode::Flapping);
-    let (ok, failed) = calls(app, 60).await;
-    println!("   60 calls: {ok} answered, {failed} failed");
+    calls(app, 60).await;
     show(
         exporter,
         collector,
