@@ -27,12 +27,26 @@ fn binary() -> PathBuf {
         .and_then(Path::parent)
         .expect("target/<profile>/deps");
     let binary = profile.join("examples").join("healing_app");
-    assert!(
-        binary.exists(),
-        "{} is missing: cargo test builds it; alone: cargo build -p mend --example healing_app \
-         --features tower,health,supervise,sqlite,prometheus",
-        binary.display()
-    );
+    let build = "cargo test builds it; alone: cargo build -p mend --example healing_app \
+                 --features tower,health,supervise,sqlite,prometheus";
+    let built = std::fs::metadata(&binary)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| panic!("{} is missing: {build}", binary.display()));
+    // A test run of this target alone does not rebuild the example: refuse
+    // to test an old build of changed sources.
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/healing_app");
+    for source in std::fs::read_dir(&sources).expect("the example's sources") {
+        let source = source.expect("a source file").path();
+        let changed = std::fs::metadata(&source)
+            .and_then(|m| m.modified())
+            .expect("a source's time");
+        assert!(
+            changed <= built,
+            "{} is older than {}: {build}",
+            binary.display(),
+            source.display()
+        );
+    }
     binary
 }
 
