@@ -331,41 +331,41 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         F: FnOnce() -> Result<T, E>,
         K: Classify<T, E>,
     {
-        // The common case decides with two words kept in registers (the
-        // gate's admission and `self`): no permit is built, so nothing of
-        // the caller's result type shapes what the admission costs. A panic
-        // in `f` is still recorded, by the guard's drop on unwind.
-        let gate = self.gate.0.load();
-        if let Some(admission) = gate.admission()
-            && self.slow_call_duration.is_none()
-        {
-            let unwinding = paths::RecordOnUnwind {
-                breaker: self,
-                admission,
-            };
-            let result = f();
-            std::mem::forget(unwinding);
-            if admission.records() {
-                self.record(admission, self.classify.outcome(&result), false);
+        // One path for every admitted call, with `f` called at one place:
+        // the admission is a small `Copy` ticket kept in registers (no
+        // permit is built), and no other path's result is merged with this
+        // one through memory, so the caller's result type does not shape
+        // what the breaker costs. A panic in `f` is still recorded, by the
+        // guard's drop on unwind.
+        let (ticket, cold) = match self.gate.0.load().admission() {
+            Some(admission) if self.slow_call_duration.is_none() => {
+                (Ticket::untimed(admission), false)
             }
-            return result.map_err(Error::Inner);
+            _ => match self.admit_cold() {
+                Ok(ticket) => (ticket, true),
+                Err(rejected) => return Err(Error::Rejected(rejected)),
+            },
+        };
+        let unwinding = paths::RecordOnUnwind {
+            breaker: self,
+            ticket,
+        };
+        let result = f();
+        std::mem::forget(unwinding);
+        let outcome = self.classify.outcome(&result);
+        if cold {
+            ticket.record(self, outcome); // times the call if it must
+        } else if ticket.admission().records() {
+            self.record(ticket.admission(), outcome, false);
         }
-        self.call_with_permit(f)
+        result.map_err(Error::Inner)
     }
 
-    /// Every other call: rejections, trials, timed calls.
+    /// [`admit`](Self::admit) out of line, for [`call`](Self::call)'s
+    /// rejections, trials and timed calls: the common case stays small.
     #[inline(never)]
-    fn call_with_permit<T, E, F>(&self, f: F) -> Result<T, Error<E>>
-    where
-        F: FnOnce() -> Result<T, E>,
-        K: Classify<T, E>,
-    {
-        let mut permit = self.try_acquire()?;
-        let result = f();
-        // Recorded in place rather than by moving the permit: a moved permit
-        // is copied through the stack, which costs more than the record.
-        permit.finish(self.classify.outcome(&result));
-        result.map_err(Error::Inner)
+    fn admit_cold(&self) -> Result<Ticket, Rejected> {
+        self.admit()
     }
 
     /// Runs the future `f` makes if the breaker admits it, and records its

@@ -22,25 +22,18 @@ pub(super) enum SuccessTally {
     PerSecond,
 }
 
-/// Records a call admitted on the fast path if it unwinds: a failure (the
-/// call panicked), as a dropped permit would. Forgotten when the call
-/// returns.
+/// Records a call admitted by [`call`](CircuitBreaker::call) if it
+/// unwinds: a failure (the call panicked), as a dropped permit would.
+/// Forgotten when the call returns.
 pub(super) struct RecordOnUnwind<'a, C: Clock, K> {
     pub(super) breaker: &'a CircuitBreaker<C, K>,
-    pub(super) admission: Admission,
+    pub(super) ticket: Ticket,
 }
 
 impl<C: Clock, K> Drop for RecordOnUnwind<'_, C, K> {
     #[cold]
     fn drop(&mut self) {
-        if self.admission.records() {
-            let outcome = if std::thread::panicking() {
-                Outcome::Failure
-            } else {
-                Outcome::Ignored
-            };
-            self.breaker.record(self.admission, outcome, false);
-        }
+        self.ticket.abandon(self.breaker);
     }
 }
 

@@ -38,6 +38,22 @@ impl Ticket {
     }
 
     /// Records `outcome` on `breaker`.
+    /// A ticket for a call that is not timed (the breaker has no slow-call
+    /// limit).
+    #[inline(always)]
+    pub(super) fn untimed(admission: Admission) -> Self {
+        Ticket {
+            admission,
+            started: Tick::ZERO,
+        }
+    }
+
+    /// What the gate or the locked path decided.
+    #[inline(always)]
+    pub(super) fn admission(self) -> Admission {
+        self.admission
+    }
+
     #[inline(always)]
     pub(crate) fn record<C: Clock, K>(self, breaker: &CircuitBreaker<C, K>, outcome: Outcome) {
         if !self.admission.records() {

@@ -174,6 +174,34 @@ fn a_panicking_call_counts_as_a_failure() {
     assert_eq!(b.state(), State::Open);
 }
 
+#[test]
+fn a_panicking_trial_or_timed_call_counts_as_a_failure() {
+    let (clock, events) = (ManualClock::new(), Events::new());
+    let b = consecutive(1, 1, SEC, &clock, &events);
+    let _ = b.call(down);
+    clock.advance(SEC); // half-open: the next call is the trial
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        b.call(|| -> Result<(), &str> { panic!("the trial panicked") })
+    }));
+    assert!(result.is_err());
+    assert_eq!(b.state(), State::Open, "the trial's panic opened it again");
+
+    // A breaker that times its calls admits them on the cold path.
+    let timed = CircuitBreaker::builder("timed")
+        .count_window(2)
+        .minimum_calls(1)
+        .slow_call_duration(SEC)
+        .clock(clock.clone())
+        .without_logging()
+        .build()
+        .unwrap();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        timed.call(|| -> Result<(), &str> { panic!("the timed call panicked") })
+    }));
+    assert!(result.is_err());
+    assert_eq!(timed.state(), State::Open);
+}
+
 fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))
 }
