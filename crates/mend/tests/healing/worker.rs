@@ -25,12 +25,17 @@ fn a_wedged_worker_is_restarted_by_its_liveness_check_with_backoff_on_repeats() 
     eventually("the heartbeat check has passed", 20, || {
         app.health().1["checks"]["checkpointer:heartbeat"][0]["observedValue"].is_number()
     });
-    assert_eq!(starts(&app), 1.0);
+    // Counted relative to what came before: on a loaded machine a stall
+    // can make the heartbeat stale once on its own, and its restart is no
+    // less real.
+    let (starts_before, recoveries_before) = (starts(&app), recoveries(&app));
 
     // First wedge: the check fails, the recovery restarts it at once.
     app.fault("wedge");
-    eventually("the checkpointer is restarted", 20, || starts(&app) == 2.0);
-    assert_eq!(recoveries(&app), 1.0);
+    eventually("the checkpointer is restarted", 20, || {
+        starts(&app) > starts_before
+    });
+    assert!(recoveries(&app) > recoveries_before);
     assert!(
         app.log().contains("no heartbeat for"),
         "the failing check is logged"
@@ -41,19 +46,21 @@ fn a_wedged_worker_is_restarted_by_its_liveness_check_with_backoff_on_repeats() 
     });
 
     // Second wedge, soon after: the recovery waits out its backoff (2 s,
-    // no jitter) first. Without it the restart would come as soon as the
-    // check failed twice (about 0.9 s).
+    // no jitter; longer if a stall made a recovery in between) first.
+    // Without it the restart would come as soon as the check failed twice
+    // (about 0.9 s).
+    let (starts_before, recoveries_before) = (starts(&app), recoveries(&app));
     let wedged = Instant::now();
     app.fault("wedge");
     eventually("the checkpointer is restarted again", 30, || {
-        starts(&app) == 3.0
+        starts(&app) > starts_before
     });
     let took = wedged.elapsed();
     assert!(
         took >= Duration::from_secs(2),
         "restarted after {took:?}, before the backoff"
     );
-    assert_eq!(recoveries(&app), 2.0);
+    assert!(recoveries(&app) > recoveries_before);
     // Restarts by the monitor are not the worker's own failures.
     let m = app.scrape();
     assert_eq!(
