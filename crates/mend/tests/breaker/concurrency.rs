@@ -230,10 +230,18 @@ fn racing_transitions_form_one_consistent_history() {
     let start = Barrier::new(THREADS);
     thread::scope(|s| {
         for t in 0..THREADS {
-            let (b, clock, rejected, start) = (&b, &clock, &rejected, &start);
+            let (b, clock, rejected, start, events) = (&b, &clock, &rejected, &start, &events);
             s.spawn(move || {
                 start.wait();
-                for i in 0..1_000 {
+                // At least 1,000 calls each, and on until the breaker has
+                // cycled: a thread preempted while it holds a trial slot
+                // keeps the breaker half-open, and the others, turned away,
+                // could otherwise finish their calls (and thread 0 its
+                // clock steps) before it records.
+                for i in 0_usize.. {
+                    if i >= 1_000 && (events.len() > 10 || i >= 1_000_000) {
+                        break;
+                    }
                     if t == 0 && i % 25 == 0 {
                         clock.advance(SEC);
                     }

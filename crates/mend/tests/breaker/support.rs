@@ -30,6 +30,11 @@ impl Events {
         }
     }
 
+    /// How many events came since the last `take`.
+    pub(crate) fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
     /// The events since the last `take`.
     pub(crate) fn take(&self) -> Vec<BreakerEvent> {
         std::mem::take(&mut *self.0.lock().unwrap())
