@@ -36,14 +36,13 @@ pub(crate) struct App {
 /// shutdown was clean.
 pub(crate) async fn run(args: Args) -> Result<bool, ApplicationError> {
     // The recorder first: histograms bind to it when their policy is built.
-    let exporter =
-        Exporter::install().map_err(|e| ApplicationError::Io(std::io::Error::other(e)))?;
+    let exporter = Exporter::install().map_err(ApplicationError::internal)?;
     describe_metrics();
     let collector = Arc::new(Collector::new());
     let shutdown = Shutdown::builder()
         .drain_timeout(Duration::from_secs(5))
         .build()
-        .map_err(config)?;
+        .map_err(ApplicationError::internal)?;
     shutdown.listen_for_signals()?;
 
     #[allow(clippy::disallowed_methods, reason = "the application's own directory")]
@@ -76,7 +75,7 @@ pub(crate) async fn run(args: Args) -> Result<bool, ApplicationError> {
                 .restarts(RestartPlan::builder().intensity(10, Duration::from_secs(60)))
                 .child(worker::checkpointer(ledger.clone(), heartbeat.clone()))
                 .build()
-                .map_err(config)?,
+                .map_err(ApplicationError::internal)?,
         ),
     );
     collector.register(&supervisor);
@@ -87,7 +86,7 @@ pub(crate) async fn run(args: Args) -> Result<bool, ApplicationError> {
             heartbeat.clone(),
             (*supervisor).clone(),
         )
-        .map_err(config)?
+        .map_err(ApplicationError::internal)?
         .start(),
     );
     collector.register(&monitor);
@@ -126,9 +125,8 @@ pub(crate) async fn run(args: Args) -> Result<bool, ApplicationError> {
         "last checkpoint",
         Duration::from_secs(5),
         move || async move {
-            tokio::task::spawn_blocking(move || last.checkpoint())
+            ledger::on_blocking_thread(move || last.checkpoint())
                 .await
-                .map_err(std::io::Error::other)?
                 .map_err(std::io::Error::other)
         },
     );
@@ -175,10 +173,6 @@ fn describe_metrics() {
     );
 }
 
-fn config(e: mend::ConfigError) -> ApplicationError {
-    ApplicationError::Io(std::io::Error::other(e))
-}
-
 /// Logs and counts a failed request.
 fn failed(error: ApplicationError, what: &'static str) -> ApplicationError {
     metrics::counter!("app_errors_total", "kind" => error.kind()).increment(1);
@@ -201,9 +195,7 @@ impl App {
         let recorded = async {
             let quote = self.quotes.quote().await?;
             let ledger = self.ledger.clone();
-            tokio::task::spawn_blocking(move || ledger.record(amount_cents, quote))
-                .await
-                .map_err(|e| ApplicationError::Io(std::io::Error::other(e)))?
+            ledger::on_blocking_thread(move || ledger.record(amount_cents, quote)).await
         };
         recorded.await.map_err(|e| failed(e, "transaction"))
     }

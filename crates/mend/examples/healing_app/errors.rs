@@ -58,6 +58,12 @@ pub(crate) enum ApplicationError {
 }
 
 impl ApplicationError {
+    /// An error of the application's own machinery (a setting refused at
+    /// start, a blocking task that panicked), as an I/O error.
+    pub(crate) fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ApplicationError::Io(io::Error::other(error))
+    }
+
     /// Whether another attempt may succeed: a busy or locked database,
     /// a connection refused or reset, a refusal that carries a wait, a
     /// timeout. A bad request, a full disk or a poisoned store are not.
@@ -151,7 +157,7 @@ impl From<TransactionError<ApplicationError>> for ApplicationError {
         match error {
             TransactionError::Begin(e) | TransactionError::Commit(e) => e.into(),
             TransactionError::Failed { error, .. } => error,
-            other => ApplicationError::Io(io::Error::other(other.to_string())),
+            other => ApplicationError::internal(other.to_string()),
         }
     }
 }

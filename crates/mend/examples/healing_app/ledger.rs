@@ -20,7 +20,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use mend::checkpoint::{Options, Recovery, Store, StoreStats};
@@ -36,6 +36,10 @@ use crate::state::{Change, Configuration, LedgerState, Transaction};
 pub(crate) struct Ledger {
     books: Mutex<Books>,
     retry: Arc<DatabaseRetry>,
+    /// Read without the books' lock, which a transaction holds through its
+    /// retries' waits: the health check reads these every 200 ms.
+    stats: Arc<StoreStats>,
+    acknowledged: AtomicUsize,
 }
 
 /// The retry around each whole transaction.
@@ -82,12 +86,15 @@ impl Ledger {
             )
             .classify(AppClassify)
             .build()
-            .map_err(|e| ApplicationError::Io(std::io::Error::other(e)))?;
+            .map_err(ApplicationError::internal)?;
+        let (stats, acknowledged) = (store.stats(), store.state().transactions.len());
         let books = Books { db, store, next_id };
         Ok((
             Ledger {
                 books: Mutex::new(books),
                 retry: Arc::new(retry),
+                stats,
+                acknowledged: AtomicUsize::new(acknowledged),
             },
             recovery,
         ))
@@ -124,6 +131,7 @@ impl Ledger {
         })?;
         books.next_id += 1;
         books.store.append(&Change::Record(transaction.clone()))?;
+        self.acknowledged.fetch_add(1, Relaxed);
         metrics::counter!("app_transactions_total").increment(1);
         Ok(transaction)
     }
@@ -147,18 +155,18 @@ impl Ledger {
 
     /// The checkpoint store's counters, for the metrics collector.
     pub(crate) fn stats(&self) -> Arc<StoreStats> {
-        self.books.lock().store.stats()
+        self.stats.clone()
     }
 
     /// How many transactions the store holds (acknowledged ones).
     pub(crate) fn acknowledged(&self) -> usize {
-        self.books.lock().store.state().transactions.len()
+        self.acknowledged.load(Relaxed)
     }
 
     /// Whether the store still accepts writes (it refuses them all after a
     /// write or an fsync failed).
     pub(crate) fn writable(&self) -> bool {
-        !self.stats().poisoned()
+        !self.stats.poisoned()
     }
 }
 
@@ -205,4 +213,14 @@ fn contend(db: &Connection, on: &AtomicBool) {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Runs blocking work on the books (`record`, `checkpoint`) on tokio's
+/// blocking threads, so no runtime thread waits on SQLite or an fsync.
+pub(crate) async fn on_blocking_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApplicationError> + Send + 'static,
+) -> Result<T, ApplicationError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApplicationError::internal)?
 }

@@ -12,7 +12,7 @@ use mend::supervise::{ChildContext, ChildSpec};
 use tokio::time::Instant;
 
 use crate::errors::ApplicationError;
-use crate::ledger::Ledger;
+use crate::ledger::{self, Ledger};
 
 /// What the worker shares with its probe and with the fault switch.
 pub(crate) struct Heartbeat {
@@ -87,9 +87,7 @@ async fn run(
         heartbeat.beat();
         if n % 10 == 9 {
             let ledger = ledger.clone();
-            tokio::task::spawn_blocking(move || ledger.checkpoint())
-                .await
-                .map_err(|e| ApplicationError::Io(std::io::Error::other(e)))??;
+            ledger::on_blocking_thread(move || ledger.checkpoint()).await?;
         }
     }
     Ok(())
