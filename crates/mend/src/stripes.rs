@@ -1,6 +1,6 @@
-//! Per-thread counters: the reason a closed breaker's success path (and
-//! every policy's counting on its success path) writes no shared cache
-//! line.
+//! Per-thread counters: the reason a closed breaker's success path writes
+//! no shared cache line. The slots defined here also place the other
+//! policies' per-thread counters ([`Tally`](crate::tally::Tally)).
 //!
 //! Each live thread that uses a breaker holds a process-wide *slot* number,
 //! unique among live threads (given back when the thread exits). A breaker
@@ -116,13 +116,6 @@ impl Stripes {
         self.total_of(0)
     }
 
-    /// Sum of counter `index` over every stripe, in 128 bits.
-    pub(crate) fn wide_total_of(&self, index: usize) -> u128 {
-        (0..=self.owned)
-            .map(|s| u128::from(self.counter(s, index).load(Ordering::Relaxed)))
-            .sum()
-    }
-
     /// Sum of counter `index` over every stripe.
     pub(crate) fn total_of(&self, index: usize) -> u64 {
         (0..=self.owned)
@@ -227,6 +220,14 @@ impl Drop for SlotGuard {
             }
         }
     }
+}
+
+/// This thread's slot if it has one, `usize::MAX` if it has not asked yet
+/// (so a bounds check against any stripe count sends it to
+/// [`thread_slot`]).
+#[inline(always)]
+pub(crate) fn current_slot() -> usize {
+    SLOT.with(Cell::get)
 }
 
 /// This thread's slot: the lowest number free when it first asked.

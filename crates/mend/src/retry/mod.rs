@@ -161,6 +161,7 @@ impl<C: Clock, K, H, S: Sleep> Retry<C, K, H, S> {
     ///
     /// A [`RetryError`] with `f`'s last error ([`Error::Inner`]) when the
     /// retry gave up.
+    #[inline]
     pub fn call<T, E, F>(&self, f: F) -> Result<T, RetryError<E>>
     where
         F: FnMut() -> Result<T, E>,
@@ -174,7 +175,11 @@ impl<C: Clock, K, H, S: Sleep> Retry<C, K, H, S> {
         )
     }
 
-    /// The sync loop, for any error type with its own transience and hint.
+    /// The sync path, for any error type with its own transience and hint.
+    /// The first attempt runs inline; the loop of retries, only reached
+    /// after a failure, is a function of its own (so the success path
+    /// stays small enough to be inlined into the caller).
+    #[inline]
     pub(crate) fn run_sync<T, X, F>(
         &self,
         mut f: F,
@@ -184,14 +189,31 @@ impl<C: Clock, K, H, S: Sleep> Retry<C, K, H, S> {
     where
         F: FnMut() -> Result<T, X>,
     {
-        let mut run = Run::start(self);
+        let deadline = Run::begin(self);
         #[cfg(feature = "metrics")]
-        let _timer = self.call_timer(run.deadline_tick());
+        let _timer = self.call_timer(deadline);
+        match f() {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                self.retry_loop_sync(Run::resume(self, deadline), f, error, transient, hint)
+            }
+        }
+    }
+
+    /// Every attempt after the first.
+    #[inline(never)]
+    fn retry_loop_sync<T, X, F>(
+        &self,
+        mut run: Run<'_, C, K, H, S>,
+        mut f: F,
+        mut error: X,
+        transient: impl Fn(&X) -> bool,
+        hint: impl Fn(&X) -> Option<Duration>,
+    ) -> Result<T, RetryError<X>>
+    where
+        F: FnMut() -> Result<T, X>,
+    {
         loop {
-            let error = match f() {
-                Ok(value) => return Ok(value),
-                Err(error) => error,
-            };
             match run.after_failure(transient(&error), || hint(&error)) {
                 Next::Sleep(delay) => self.sleep.sleep(delay),
                 Next::Stop(reason) => {
@@ -202,6 +224,10 @@ impl<C: Clock, K, H, S: Sleep> Retry<C, K, H, S> {
                     });
                 }
             }
+            error = match f() {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
         }
     }
 }

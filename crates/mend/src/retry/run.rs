@@ -29,18 +29,22 @@ pub(crate) struct Run<'r, C, K, H, S> {
 }
 
 impl<'r, C: Clock, K, H, S> Run<'r, C, K, H, S> {
-    /// Starts a call: reads the precise clock once if there is a deadline,
-    /// deposits into the budget if there is one, and nothing else.
-    #[inline]
-    pub(crate) fn start(retry: &'r Retry<C, K, H, S>) -> Self {
-        Self::resume(retry, Self::begin(retry))
-    }
-
-    /// The start of a call without the state only retries need: reads the
-    /// deadline and deposits; returns the deadline.
-    #[inline]
+    /// The start of a call without the state only retries need: counts
+    /// the call, reads the deadline and deposits; returns the deadline.
+    /// Inline down to the counting: a retry with neither deadline nor
+    /// budget costs its caller one counter add.
+    #[inline(always)]
     pub(crate) fn begin(retry: &Retry<C, K, H, S>) -> Option<Tick> {
         retry.counts.call();
+        if retry.config.deadline.is_none() && retry.config.budget.is_none() {
+            return None;
+        }
+        Self::deadline_and_deposit(retry)
+    }
+
+    /// The part of [`begin`](Self::begin) a deadline or a budget needs.
+    #[inline]
+    fn deadline_and_deposit(retry: &Retry<C, K, H, S>) -> Option<Tick> {
         let deadline = retry.config.deadline.map(|d| retry.clock.precise() + d);
         if let Some(budget) = &retry.config.budget {
             budget.deposit();
