@@ -12,6 +12,13 @@ pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Lets another thread run: what a reader waiting out a writer's few
+/// instructions calls (loom's, so a model can schedule that writer).
+#[cfg(loom)]
+pub(crate) use loom::thread::yield_now;
+#[cfg(not(loom))]
+pub(crate) use std::thread::yield_now;
+
 /// A mutual-exclusion lock that is `parking_lot`'s outside loom and loom's
 /// under it, with one `lock()` signature for both.
 #[derive(Debug, Default)]

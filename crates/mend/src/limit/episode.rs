@@ -63,6 +63,12 @@ impl Episodes {
         None
     }
 
+    /// Whether an episode of refusals is open (an admission may end it).
+    #[inline(always)]
+    pub(crate) fn refusing(&self) -> bool {
+        self.last_refusal.load(Relaxed) != 0
+    }
+
     /// An admitted call: `second()` reads the clock, only during an episode;
     /// `refused()` reads the limit's refusal count, only if it ends.
     #[inline]
@@ -132,9 +138,18 @@ impl Reporter {
         }
     }
 
-    /// An admitted call; `refused` is read only if an episode ends.
-    #[inline]
+    /// An admitted call; `refused` is read only if an episode ends. Outside
+    /// an episode, one load.
+    #[inline(always)]
     pub(crate) fn admitted<C: Clock>(&self, clock: &C, refused: impl FnOnce() -> u64) {
+        if self.episodes.refusing() {
+            self.admitted_while_refusing(clock, refused);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn admitted_while_refusing<C: Clock>(&self, clock: &C, refused: impl FnOnce() -> u64) {
         if let Some(change) = self
             .episodes
             .admitted(|| second_of(clock.coarse()), refused)

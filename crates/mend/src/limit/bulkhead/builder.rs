@@ -9,6 +9,7 @@ use parking_lot::{Condvar, Mutex};
 use super::super::episode::Reporter;
 use super::super::event::LimitKind;
 use super::Bulkhead;
+use super::slots::Slots;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Checks, ConfigError};
 use crate::observe::{Subscriber, Subscribers};
@@ -43,6 +44,9 @@ impl<C> BulkheadBuilder<C> {
     /// The most calls at once, and the most waiters in the queue.
     pub const MAX_CALLS: usize = 1_000_000;
 }
+
+// The slots' word counts the calls in flight in a field of its own.
+const _: () = assert!(BulkheadBuilder::<SystemClock>::MAX_CALLS <= super::slots::MAX_SLOTS);
 
 impl<C: Clock> BulkheadBuilder<C> {
     /// At most `calls` at once (required; 1 to [`MAX_CALLS`](Self::MAX_CALLS)).
@@ -107,9 +111,9 @@ impl<C: Clock> BulkheadBuilder<C> {
             max_concurrent: self.max_concurrent,
             max_queue: self.max_queue,
             max_wait: self.max_wait,
-            in_flight: AtomicUsize::new(0),
+            slots: Slots::default(),
             queued: AtomicUsize::new(0),
-            tally: Tally::new(),
+            rejected: Tally::new(),
             ever_queued: AtomicU64::new(0),
             lock: Mutex::new(()),
             wake_sync: Condvar::new(),

@@ -7,12 +7,13 @@
 //! queue leaves it when its wait ends or its future is dropped.
 //!
 //! The fast path (a free slot) is one compare-and-swap to take the slot and
-//! one atomic subtraction plus one load to give it back: no lock, no
-//! allocation. Waiters are woken by the release that frees a slot; the queue
+//! count the admission (one word holds both, see `slots`) and one atomic
+//! subtraction plus one load to give it back: no lock, no allocation. Waiters are woken by the release that frees a slot; the queue
 //! is not strictly first-come first-served (a newcomer can take a slot that
 //! was just freed).
 
 mod builder;
+mod slots;
 
 use std::fmt;
 use std::sync::Arc;
@@ -21,11 +22,12 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
-use super::counters::{ADMITTED, BulkheadCounters, REJECTED};
+use super::counters::BulkheadCounters;
 use super::episode::Reporter;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Rejected};
 use crate::tally::Tally;
+use slots::Slots;
 
 pub use builder::BulkheadBuilder;
 
@@ -57,10 +59,12 @@ pub struct Bulkhead<C = SystemClock> {
     max_concurrent: usize,
     max_queue: usize,
     max_wait: Duration,
-    in_flight: AtomicUsize,
+    /// Calls in flight and admissions ever.
+    slots: Slots,
     queued: AtomicUsize,
-    /// Admissions and refusals, per thread.
-    tally: Tally<2>,
+    /// Refusals, per thread (a bulkhead refusing under load is a hot path
+    /// too).
+    rejected: Tally<1>,
     /// Callers that ever joined the queue.
     ever_queued: AtomicU64,
     lock: Mutex<()>,
@@ -128,7 +132,9 @@ impl<C: Clock> Bulkhead<C> {
     /// [`Rejected::Full`] when every slot is taken.
     #[inline]
     pub fn try_acquire(&self) -> Result<BulkheadPermit<'_, C>, Rejected> {
-        self.take_slot().map_err(|full| self.refused(full))?;
+        if !self.take_slot() {
+            return Err(self.refused(Rejected::Full));
+        }
         Ok(BulkheadPermit { bulkhead: self })
     }
 
@@ -140,7 +146,9 @@ impl<C: Clock> Bulkhead<C> {
     /// As [`try_acquire`](Self::try_acquire).
     #[inline]
     pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedBulkheadPermit<C>, Rejected> {
-        self.take_slot().map_err(|full| self.refused(full))?;
+        if !self.take_slot() {
+            return Err(self.refused(Rejected::Full));
+        }
         Ok(OwnedBulkheadPermit { bulkhead: self })
     }
 
@@ -155,33 +163,22 @@ impl<C: Clock> Bulkhead<C> {
         Ok(OwnedBulkheadPermit { bulkhead: self })
     }
 
-    /// One slot taken, or none free.
-    #[inline]
-    fn take_slot(&self) -> Result<(), Rejected> {
-        let mut n = self.in_flight.load(SeqCst);
-        while n < self.max_concurrent {
-            match self
-                .in_flight
-                .compare_exchange_weak(n, n + 1, SeqCst, SeqCst)
-            {
-                Ok(_) => {
-                    self.tally.add(ADMITTED);
-                    self.reporter
-                        .admitted(&self.clock, || self.tally.get(REJECTED));
-                    return Ok(());
-                }
-                Err(now) => n = now,
-            }
+    /// One slot taken (true), or none free. Inline and returning a flag,
+    /// so the answer stays in a register.
+    #[inline(always)]
+    fn take_slot(&self) -> bool {
+        let taken = self.slots.try_take(self.max_concurrent);
+        if taken {
+            self.reporter.admitted(&self.clock, || self.rejected.get(0));
         }
-        Err(Rejected::Full)
+        taken
     }
 
     /// Counts a refusal given to a caller.
     #[cold]
     fn refused(&self, full: Rejected) -> Rejected {
-        self.tally.add(REJECTED);
-        self.reporter
-            .refused(&self.clock, || self.tally.get(REJECTED));
+        self.rejected.add(0);
+        self.reporter.refused(&self.clock, || self.rejected.get(0));
         full
     }
 
@@ -213,14 +210,14 @@ impl<C: Clock> Bulkhead<C> {
 
     /// One slot taken, waiting in the queue if there is one.
     fn wait_for_slot(&self) -> Result<(), Rejected> {
-        if self.take_slot().is_ok() {
+        if self.take_slot() {
             return Ok(());
         }
         let _queued = self.join_queue()?;
         let deadline = self.clock.precise() + self.max_wait;
         let mut guard = self.lock.lock();
         loop {
-            if self.take_slot().is_ok() {
+            if self.take_slot() {
                 return Ok(());
             }
             let left = deadline - self.clock.precise();
@@ -247,7 +244,7 @@ impl<C: Clock> Bulkhead<C> {
 
     /// Calls running now.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.load(SeqCst)
+        self.slots.in_flight()
     }
 
     /// Callers waiting in the queue now.
@@ -259,10 +256,10 @@ impl<C: Clock> Bulkhead<C> {
     /// changes nothing).
     pub fn counters(&self) -> BulkheadCounters {
         BulkheadCounters {
-            admitted: self.tally.get(ADMITTED),
-            rejected: self.tally.get(REJECTED),
+            admitted: self.slots.admitted(),
+            rejected: self.rejected.get(0),
             queued: self.ever_queued.load(Relaxed),
-            in_flight: self.in_flight.load(SeqCst) as u64,
+            in_flight: self.slots.in_flight() as u64,
             waiting: self.queued.load(SeqCst) as u64,
         }
     }
@@ -283,7 +280,7 @@ impl<C> Bulkhead<C> {
     /// Gives a slot back, waking a waiter if there is one.
     #[inline]
     fn release(&self) {
-        self.in_flight.fetch_sub(1, SeqCst);
+        self.slots.release();
         if self.queued.load(SeqCst) > 0 {
             self.wake();
         }
@@ -320,7 +317,7 @@ impl<C: Clock> Bulkhead<C> {
     /// taken in the same poll that returns it, so a dropped future never
     /// leaves one taken.
     async fn wait_for_slot_async(&self) -> Result<(), Rejected> {
-        if self.take_slot().is_ok() {
+        if self.take_slot() {
             return Ok(());
         }
         let _queued = self.join_queue()?;
@@ -329,7 +326,7 @@ impl<C: Clock> Bulkhead<C> {
                 let notified = self.wake_async.notified();
                 let mut notified = std::pin::pin!(notified);
                 notified.as_mut().enable();
-                if self.take_slot().is_ok() {
+                if self.take_slot() {
                     return;
                 }
                 notified.await;
@@ -375,7 +372,7 @@ impl<C> fmt::Debug for Bulkhead<C> {
         f.debug_struct("Bulkhead")
             .field("name", &self.reporter.name)
             .field("max_concurrent", &self.max_concurrent)
-            .field("in_flight", &self.in_flight.load(SeqCst))
+            .field("in_flight", &self.slots.in_flight())
             .field("queued", &self.queued.load(SeqCst))
             .finish_non_exhaustive()
     }
