@@ -39,7 +39,10 @@ pub struct TimeoutCounters {
     pub elapsed: u64,
 }
 
-/// Index of admissions in a limit's [`Tally`](crate::tally::Tally).
+/// Index of admissions in a rate limiter's [`Tally`](crate::tally::Tally)
+/// (the bulkhead counts its admissions in its slot word instead).
+#[cfg(feature = "rate-limit")]
 pub(crate) const ADMITTED: usize = 0;
-/// Index of refusals.
+/// Index of refusals in a rate limiter's [`Tally`](crate::tally::Tally).
+#[cfg(feature = "rate-limit")]
 pub(crate) const REJECTED: usize = 1;
