@@ -331,41 +331,51 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         F: FnOnce() -> Result<T, E>,
         K: Classify<T, E>,
     {
-        // One path for every admitted call, with `f` called at one place:
-        // the admission is a small `Copy` ticket kept in registers (no
-        // permit is built), and no other path's result is merged with this
-        // one through memory, so the caller's result type does not shape
-        // what the breaker costs. A panic in `f` is still recorded, by the
-        // guard's drop on unwind.
-        let (ticket, cold) = match self.gate.0.load().admission() {
+        // The common case (admitted by the gate, untimed) inline: the
+        // admission is a small `Copy` word kept in registers (no permit is
+        // built), and the caller's result goes from `f` to the return value
+        // with nothing merged into it here. Every other case (rejections,
+        // trials, timed calls) is a whole call out of line, which writes
+        // its result where this one would: no 64-byte result is carried
+        // through registers and spilled to join the rejection's.
+        match self.gate.0.load().admission() {
             Some(admission) if self.slow_call_duration.is_none() => {
-                (Ticket::untimed(admission), false)
+                let unwinding = paths::RecordOnUnwind {
+                    breaker: self,
+                    ticket: Ticket::untimed(admission),
+                };
+                let result = f();
+                std::mem::forget(unwinding);
+                if admission.records() {
+                    self.record(admission, self.classify.outcome(&result), false);
+                }
+                match result {
+                    Ok(value) => Ok(value),
+                    Err(error) => Err(inner_error(error)),
+                }
             }
-            _ => match self.admit_cold() {
-                Ok(ticket) => (ticket, true),
-                Err(rejected) => return Err(Error::Rejected(rejected)),
-            },
-        };
+            _ => self.call_cold(f),
+        }
+    }
+
+    /// [`call`](Self::call) for every case the gate does not admit
+    /// untimed: rejections, half-open trials, timed calls. A panic in `f`
+    /// is recorded by the guard's drop on unwind.
+    #[inline(never)]
+    fn call_cold<T, E, F>(&self, f: F) -> Result<T, Error<E>>
+    where
+        F: FnOnce() -> Result<T, E>,
+        K: Classify<T, E>,
+    {
+        let ticket = self.admit().map_err(Error::Rejected)?;
         let unwinding = paths::RecordOnUnwind {
             breaker: self,
             ticket,
         };
         let result = f();
         std::mem::forget(unwinding);
-        let outcome = self.classify.outcome(&result);
-        if cold {
-            ticket.record(self, outcome); // times the call if it must
-        } else if ticket.admission().records() {
-            self.record(ticket.admission(), outcome, false);
-        }
+        ticket.record(self, self.classify.outcome(&result)); // times the call if it must
         result.map_err(Error::Inner)
-    }
-
-    /// [`admit`](Self::admit) out of line, for [`call`](Self::call)'s
-    /// rejections, trials and timed calls: the common case stays small.
-    #[inline(never)]
-    fn admit_cold(&self) -> Result<Ticket, Rejected> {
-        self.admit()
     }
 
     /// Runs the future `f` makes if the breaker admits it, and records its
@@ -391,6 +401,16 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         permit.record_result(&result);
         result.map_err(Error::Inner)
     }
+}
+
+/// The operation's own error, wrapped out of line: on the inline success
+/// path the error's words are then not loaded ahead of the branch, which
+/// would split the copy of a large `T` into pieces that straddle the
+/// operation's own stores (a store-to-load forwarding stall each).
+#[cold]
+#[inline(never)]
+fn inner_error<E>(error: E) -> Error<E> {
+    Error::Inner(error)
 }
 
 impl<C: Clock, K> fmt::Debug for CircuitBreaker<C, K> {

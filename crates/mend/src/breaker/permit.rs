@@ -48,12 +48,6 @@ impl Ticket {
         }
     }
 
-    /// What the gate or the locked path decided.
-    #[inline(always)]
-    pub(super) fn admission(self) -> Admission {
-        self.admission
-    }
-
     #[inline(always)]
     pub(crate) fn record<C: Clock, K>(self, breaker: &CircuitBreaker<C, K>, outcome: Outcome) {
         if !self.admission.records() {
