@@ -1,20 +1,21 @@
-//! Per-thread counters: the reason a closed breaker's success path writes
-//! no shared cache line. The slots defined here also place the other
-//! policies' per-thread counters ([`Tally`](crate::tally::Tally)).
+//! Per-thread slots, and the per-second success counters of a breaker's
+//! time window: the reason a closed breaker's success path writes no shared
+//! cache line. Plain counters ([`Tally`](crate::tally::Tally): a count
+//! window's successes, every policy's metrics) are placed by the same slots.
 //!
-//! Each live thread that uses a breaker holds a process-wide *slot* number,
-//! unique among live threads (given back when the thread exits). A breaker
-//! keeps one *stripe* of counters per slot, up to [`stripe_count`]; the thread
-//! holding slot `i` is the only writer of stripe `i`, so it bumps its counter
-//! with a relaxed load and store instead of a locked read-modify-write, and
-//! no two threads ever write the same cache line. Threads beyond the stripe
-//! count share one overflow stripe and use `fetch_add` / compare-exchange:
-//! still exact, just slower.
+//! Each live thread that counts holds a process-wide *slot* number, unique
+//! among live threads (given back when the thread exits). A counter set
+//! keeps one *stripe* per slot, up to [`stripe_count`]; the thread holding
+//! slot `i` is the only writer of stripe `i`, so it bumps its counter with a
+//! relaxed load and store instead of a locked read-modify-write, and no two
+//! threads ever write the same cache line. Threads beyond the stripe count
+//! share one overflow stripe and use `fetch_add` / compare-exchange: still
+//! exact, just slower.
 //!
-//! A stripe is either one monotonic counter (count windows) or one packed
-//! word per second of a time window: the second's tag in the high 32 bits
-//! (the second plus one, so zero means empty) and that second's successes in
-//! the low 32. Readers (the breaker's locked path) only load.
+//! A time window's stripe holds one packed word per second of the window
+//! (the second's tag in the high 32 bits, the second plus one so zero means
+//! empty, and that second's successes in the low 32), then one running
+//! total. Readers (the breaker's locked path) only load.
 //!
 //! No crate offers "per-thread counters that only their owner writes, read by
 //! anyone" with a bounded, reusable slot per thread (`thread_local` crate
@@ -42,31 +43,24 @@ pub(crate) fn stripe_count() -> usize {
         .clamp(2, 64)
 }
 
-/// The success counters of one breaker.
+/// The per-second success counters of one time-window breaker.
 #[derive(Debug)]
 pub(crate) struct Stripes {
     lines: Box<[Line]>,
     /// Lines per stripe.
     stride: usize,
-    /// Per-second counters per stripe, a power of two: 1 for a count
-    /// window, N rounded up for an N-second window (so a second finds its
-    /// counter with a mask, not a division). Plain counters (`add_to`) may
-    /// follow them in the same stripe.
+    /// Per-second counters per stripe, a power of two: N rounded up for an
+    /// N-second window (so a second finds its counter with a mask, not a
+    /// division). The running total follows them in the same stripe.
     width: usize,
     /// Single-writer stripes; stripe `owned` is the shared overflow.
     owned: usize,
 }
 
 impl Stripes {
-    /// `width` counters per stripe, for `owned` single-writer stripes plus one
-    /// overflow stripe.
-    pub(crate) fn new(width: usize, owned: usize) -> Self {
-        Self::with_extra(width, 0, owned)
-    }
-
     /// `width` per-second counters (rounded up to a power of two) and then
     /// `extra` plain ones per stripe, at `width` onwards.
-    pub(crate) fn with_extra(width: usize, extra: usize, owned: usize) -> Self {
+    fn with_extra(width: usize, extra: usize, owned: usize) -> Self {
         let width = width.next_power_of_two();
         let stride = (width + extra).div_ceil(PER_LINE);
         let lines = (0..stride * (owned + 1)).map(|_| Line::default()).collect();
@@ -83,41 +77,8 @@ impl Stripes {
         &self.lines[line].0[index % PER_LINE]
     }
 
-    /// Counts one success on the calling thread's stripe (count windows).
-    #[inline(always)]
-    pub(crate) fn add(&self) {
-        self.add_to(0);
-    }
-
-    /// Adds one to counter `index` of the calling thread's stripe.
-    #[inline(always)]
-    pub(crate) fn add_to(&self, index: usize) {
-        self.add_n_to(index, 1);
-    }
-
-    /// Adds `n` to counter `index` of the calling thread's stripe.
-    #[inline(always)]
-    pub(crate) fn add_n_to(&self, index: usize, n: u64) {
-        let slot = thread_slot();
-        if slot < self.owned && !cfg!(loom) {
-            let counter = self.counter(slot, index);
-            counter.store(
-                counter.load(Ordering::Relaxed).wrapping_add(n),
-                Ordering::Relaxed,
-            );
-        } else {
-            self.counter(self.owned.min(slot), index)
-                .fetch_add(n, Ordering::Relaxed);
-        }
-    }
-
-    /// Sum of all count-window counters.
-    pub(crate) fn total(&self) -> u64 {
-        self.total_of(0)
-    }
-
     /// Sum of counter `index` over every stripe.
-    pub(crate) fn total_of(&self, index: usize) -> u64 {
+    fn total_of(&self, index: usize) -> u64 {
         (0..=self.owned)
             .map(|s| self.counter(s, index).load(Ordering::Relaxed))
             .sum()
@@ -303,17 +264,18 @@ mod tests {
 
     #[test]
     fn counts_add_up_across_owned_and_overflow_stripes() {
-        let stripes = Stripes::new(1, 1);
+        let stripes = Stripes::per_second(1, 1);
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
                     for _ in 0..1000 {
-                        stripes.add();
+                        stripes.add_at(7);
                     }
                 });
             }
         });
-        assert_eq!(stripes.total(), 4000);
+        assert_eq!(stripes.at(7).sum::<u32>(), 4000);
+        assert_eq!(stripes.total_per_second(), 4000);
     }
 
     #[test]

@@ -41,9 +41,16 @@ pub(crate) struct Tally<const N: usize> {
 impl<const N: usize> Tally<N> {
     /// All counters at zero, with a stripe per thread up to twice the cores.
     pub(crate) fn new() -> Self {
+        Self::with_stripes(stripe_count())
+    }
+
+    /// All counters at zero, with `owned` single-writer stripes; zero makes
+    /// the compact form, one shared stripe every thread adds to with
+    /// `fetch_add`.
+    pub(crate) fn with_stripes(owned: usize) -> Self {
         const { assert!(N > 0 && N <= 16, "a stripe holds 1 to 16 counters") };
         Tally {
-            owned: (0..stripe_count()).map(|_| Stripe::new()).collect(),
+            owned: (0..owned).map(|_| Stripe::new()).collect(),
             overflow: Box::new(Stripe::new()),
         }
     }
@@ -132,6 +139,22 @@ mod tests {
             (tally.get(0), tally.get(1), tally.get(2)),
             (4_000, 0, 8_000)
         );
+    }
+
+    #[test]
+    fn the_compact_form_counts_every_thread_on_the_shared_stripe() {
+        let tally = Tally::<1>::with_stripes(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..1000 {
+                        tally.add(0);
+                    }
+                });
+            }
+        });
+        assert_eq!(tally.get(0), 4_000);
+        assert_eq!(tally.overflow.0[0].load(Relaxed), 4_000);
     }
 
     #[test]

@@ -156,10 +156,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Rejected};
 use crate::observe::Subscribers;
 use crate::sync::Mutex;
-use config::{Config, Policy, WindowKind};
+use config::Config;
 use gate::Gate;
 use machine::Machine;
-use paths::SuccessTally;
 pub(crate) use permit::Ticket;
 use recorder::Counters;
 
@@ -180,7 +179,6 @@ struct Padded<T>(T);
 /// thread writes.
 pub struct CircuitBreaker<C = SystemClock, K = DefaultClassify> {
     gate: Padded<Gate>,
-    tally: SuccessTally,
     slow_call_duration: Option<Duration>,
     /// How long timed calls took (slow-call detection on only).
     timing: timing::Timing,
@@ -215,24 +213,8 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         let counters = Counters::new(&config, owned_stripes);
         let mut machine = Machine::new(&config, &counters);
         let (word, until) = machine.gate(&config, &counters, clock.coarse());
-        let tally = match config.policy {
-            Policy::Rate {
-                window: WindowKind::Count(_),
-                ..
-            } => SuccessTally::Count,
-            Policy::Rate {
-                window: WindowKind::Time(_),
-                ..
-            } => SuccessTally::PerSecond,
-            // A registry's compact breakers count even these successes, so
-            // its sweeps can tell a busy breaker from an idle one.
-            // Counted for `counters()` (and, in a registry's compact
-            // breakers, so its sweeps can tell a busy breaker from an idle one).
-            Policy::Consecutive { .. } => SuccessTally::Count,
-        };
         CircuitBreaker {
             gate: Padded(Gate::new(word, until)),
-            tally,
             slow_call_duration: config.slow_call_duration(),
             timing: timing::Timing::new(config.slow_call_duration().is_some(), &config.name),
             coarse_lag: clock.coarse_resolution(),
@@ -289,7 +271,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         }
         match gate.state() {
             State::ForcedOpen => {
-                self.counters.rejections.add();
+                self.counters.rejections.add(0);
                 Err(Rejected::ForcedOpen)
             }
             State::Open => {
@@ -306,7 +288,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
                     // precise time must be a whole lag past the deadline).
                     if left > self.coarse_lag * 2 || self.clock.precise() < until + self.coarse_lag
                     {
-                        self.counters.rejections.add();
+                        self.counters.rejections.add(0);
                         return Err(Rejected::Open {
                             retry_after: left + self.coarse_lag,
                         });

@@ -6,21 +6,12 @@ use super::config::Config;
 use super::gate::Admission;
 use super::machine::{Machine, Transition};
 use super::permit::Ticket;
-use super::recorder::Counters;
+use super::recorder::{Counters, Successes};
 use super::window::second_of;
 use super::{BreakerEvent, CircuitBreaker};
 use crate::classify::Outcome;
 use crate::clock::{Clock, Tick};
 use crate::error::Rejected;
-
-/// Where a lock-free success is counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum SuccessTally {
-    /// One counter per thread (count windows, consecutive failures).
-    Count,
-    /// One counter per thread and second (time windows).
-    PerSecond,
-}
 
 /// Records a call admitted by [`call`](CircuitBreaker::call) if it
 /// unwinds: a failure (the call panicked), as a dropped permit would.
@@ -79,7 +70,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         self.counters
             .successes
             .fingerprint()
-            .wrapping_add(self.counters.rejections.fingerprint())
+            .wrapping_add(self.counters.rejections.get(0))
             .wrapping_add(locked)
     }
 
@@ -104,14 +95,14 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         if !admission.fast_success_under(self.gate.0.load()) {
             return false;
         }
-        match self.tally {
-            SuccessTally::Count => self.counters.successes.add(),
-            SuccessTally::PerSecond => {
+        match &self.counters.successes {
+            Successes::Count(tally) => tally.add(0),
+            Successes::PerSecond(stripes) => {
                 let now = self.clock.coarse();
                 if now >= self.gate.0.until() {
                     return false;
                 }
-                self.counters.successes.add_at(second_of(now));
+                stripes.add_at(second_of(now));
             }
         }
         true

@@ -38,11 +38,11 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         let (ever, rejected_locked, entered) = self.machine.0.lock().ever();
         let (timed_calls, time_in_timed_calls) = self.timing.totals();
         BreakerCounters {
-            successes: ever.successes + self.counters.lock_free_successes(),
+            successes: ever.successes + self.counters.successes.total(),
             failures: ever.failures,
             ignored: ever.ignored,
             slow: ever.slow,
-            rejected: rejected_locked + self.counters.rejections.total(),
+            rejected: rejected_locked + self.counters.rejections.get(0),
             timed_calls,
             time_in_timed_calls,
             entered,

@@ -1,6 +1,6 @@
 //! What a closed breaker knows about recent calls: the window kept under the
 //! lock (failures, slow calls, successes taken on the locked path) plus the
-//! successes counted lock-free on per-thread [`Stripes`].
+//! successes counted lock-free on per-thread stripes ([`Successes`]).
 //!
 //! The recorder adds the two together whenever a decision is due, and says
 //! when a lock-free success could itself trip the breaker (it is then
@@ -17,16 +17,54 @@ use super::time_tally::TimeTally;
 use super::window::{CountWindow, Totals};
 use crate::clock::Tick;
 use crate::stripes::Stripes;
+use crate::tally::Tally;
 
 /// The lock-free counters of one breaker.
 #[derive(Debug)]
 pub(crate) struct Counters {
     /// Successes counted without the lock.
-    pub(crate) successes: Stripes,
+    pub(crate) successes: Successes,
     /// Rejections counted without the lock.
-    pub(crate) rejections: Stripes,
-    /// Whether `successes` is per second (a time window).
-    per_second: bool,
+    pub(crate) rejections: Tally<1>,
+}
+
+/// Where a breaker counts the successes it takes without the lock.
+#[derive(Debug)]
+pub(crate) enum Successes {
+    /// Count windows and consecutive failures: one counter per thread
+    /// ([`Tally`]'s layout: the thread's counter is found with one bounds
+    /// check, the cheapest success path there is).
+    Count(Tally<1>),
+    /// Time windows: one counter per thread and second, and a running total.
+    PerSecond(Stripes),
+}
+
+impl Successes {
+    /// Every success counted, ever.
+    pub(crate) fn total(&self) -> u64 {
+        match self {
+            Successes::Count(tally) => tally.get(0),
+            Successes::PerSecond(stripes) => stripes.total_per_second(),
+        }
+    }
+
+    /// A number that changes whenever a success is counted.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        match self {
+            Successes::Count(tally) => tally.get(0),
+            Successes::PerSecond(stripes) => stripes.fingerprint(),
+        }
+    }
+
+    /// Each stripe's successes in `second` (none for a count: it keeps no
+    /// seconds).
+    pub(crate) fn at(&self, second: u64) -> impl Iterator<Item = u32> + '_ {
+        let per_second = match self {
+            Successes::Count(_) => None,
+            Successes::PerSecond(stripes) => Some(stripes.at(second)),
+        };
+        per_second.into_iter().flatten()
+    }
 }
 
 impl Counters {
@@ -38,28 +76,12 @@ impl Counters {
             Policy::Rate {
                 window: WindowKind::Time(seconds),
                 ..
-            } => Stripes::per_second(seconds as usize, owned),
-            _ => Stripes::new(1, owned),
+            } => Successes::PerSecond(Stripes::per_second(seconds as usize, owned)),
+            _ => Successes::Count(Tally::with_stripes(owned)),
         };
         Counters {
-            per_second: matches!(
-                config.policy,
-                Policy::Rate {
-                    window: WindowKind::Time(_),
-                    ..
-                }
-            ),
             successes,
-            rejections: Stripes::new(1, owned),
-        }
-    }
-
-    /// Every success counted without the lock, ever.
-    pub(crate) fn lock_free_successes(&self) -> u64 {
-        if self.per_second {
-            self.successes.total_per_second()
-        } else {
-            self.successes.total()
+            rejections: Tally::with_stripes(owned),
         }
     }
 }

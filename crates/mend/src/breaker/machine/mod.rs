@@ -93,7 +93,7 @@ impl Machine {
             reopens: 0,
             rejected_locked_in_state: 0,
             rejected_locked: 0,
-            rejected_striped_at_entry: counters.rejections.total(),
+            rejected_striped_at_entry: counters.rejections.get(0),
             locked_ops: 0,
             ever: Ever::default(),
             reopened_by: None,
@@ -290,7 +290,7 @@ impl Machine {
 
     /// Calls rejected in the current state so far, on either path.
     fn rejected_in_state(&self, counters: &Counters) -> u64 {
-        let striped = counters.rejections.total() - self.rejected_striped_at_entry;
+        let striped = counters.rejections.get(0) - self.rejected_striped_at_entry;
         self.rejected_locked_in_state + striped
     }
 
@@ -335,7 +335,7 @@ impl Machine {
         self.state = to;
         self.generation = (self.generation + 1) & GENERATION_MASK;
         self.rejected_locked_in_state = 0;
-        self.rejected_striped_at_entry = counters.rejections.total();
+        self.rejected_striped_at_entry = counters.rejections.get(0);
         self.trials = Trials::default();
         transition
     }

@@ -71,7 +71,7 @@ impl Machine {
             slow_failed_calls: totals.slow_failures,
             failure_rate: percent(totals.failures, totals.calls).filter(|_| enough),
             slow_call_rate: percent(totals.slow, totals.calls).filter(|_| enough),
-            not_permitted_calls: self.rejected_locked + counters.rejections.total(),
+            not_permitted_calls: self.rejected_locked + counters.rejections.get(0),
         }
     }
 }
