@@ -1,7 +1,9 @@
 //! The cost of mend's tower layers over a bare `service_fn`, in the loop
 //! every tower caller runs (`ready().await`, then `call().await`), beside
 //! the peers in the same run: tower-resilience 0.13's circuit-breaker
-//! layer, and tower 0.5's `Retry` with a policy that never retries.
+//! layer, and tower 0.5's `Retry`, with a policy that never retries and
+//! with the budget policy tower's docs show (an `Arc<TpsBudget>`, a
+//! deposit per success), beside mend's retry without and with a budget.
 //!
 //! Run with: `cargo bench -p mend --bench layer --features tower -- --warm-up-time 1 --measurement-time 3`
 //!
@@ -20,7 +22,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use mend::breaker::{CircuitBreaker, State};
 use mend::layer::{BreakerLayer, CloneRequest, RetryLayer};
-use mend::retry::Retry;
+use mend::retry::{Retry, RetryBudget};
+use tower::retry::budget::{Budget, TpsBudget};
 use tower::{Layer, Service, ServiceExt, service_fn};
 
 /// Runs a future that never waits on anything outside itself.
@@ -73,6 +76,30 @@ impl<E> tower::retry::Policy<u64, u64, E> for NeverRetry {
 
     fn retry(&mut self, _: &mut u64, _: &mut Result<u64, E>) -> Option<Self::Future> {
         None
+    }
+
+    fn clone_request(&mut self, request: &u64) -> Option<u64> {
+        Some(*request)
+    }
+}
+
+/// tower's retry policy with a budget, as tower's docs write it: the
+/// budget shared by `Arc` (so the policy, cloned per call, holds one) and a
+/// deposit per success.
+#[derive(Clone)]
+struct BudgetRetry(std::sync::Arc<TpsBudget>);
+
+impl<E> tower::retry::Policy<u64, u64, E> for BudgetRetry {
+    type Future = Ready<()>;
+
+    fn retry(&mut self, _: &mut u64, result: &mut Result<u64, E>) -> Option<Self::Future> {
+        match result {
+            Ok(_) => {
+                self.0.deposit();
+                None
+            }
+            Err(_) => self.0.withdraw().then(|| ready(())),
+        }
     }
 
     fn clone_request(&mut self, request: &u64) -> Option<u64> {
@@ -148,6 +175,24 @@ fn retry_layers(c: &mut Criterion) {
     let retry = Retry::builder("bench").without_logging().build().unwrap();
     let mut mend = RetryLayer::new(retry, CloneRequest).layer(bare());
     g.bench_function("mend RetryLayer (Arc)", |b| {
+        b.iter_custom(|iters| rounds(&mut mend, iters))
+    });
+
+    // With a budget each: tower's policy holds it by `Arc` (cloned per
+    // call, as tower's `Retry` clones its policy), mend's retry holds it.
+    let budget = std::sync::Arc::new(TpsBudget::new(Duration::from_secs(10), 10, 0.2));
+    let mut tower_retry = tower::retry::RetryLayer::new(BudgetRetry(budget)).layer(bare());
+    g.bench_function("tower Retry (TpsBudget)", |b| {
+        b.iter_custom(|iters| rounds(&mut tower_retry, iters))
+    });
+
+    let retry = Retry::builder("bench")
+        .budget(std::sync::Arc::new(RetryBudget::builder().build().unwrap()))
+        .without_logging()
+        .build()
+        .unwrap();
+    let mut mend = RetryLayer::new(retry, CloneRequest).layer(bare());
+    g.bench_function("mend RetryLayer (Arc, budget)", |b| {
         b.iter_custom(|iters| rounds(&mut mend, iters))
     });
 
