@@ -158,6 +158,19 @@ mod tests {
     }
 
     #[test]
+    fn a_thread_with_a_slot_counts_on_its_own_stripe() {
+        let tally = Tally::<1>::with_stripes(64);
+        tally.add(0);
+        let slot = current_slot();
+        let overflow = tally.overflow.0[0].load(Relaxed);
+        match tally.owned.get(slot) {
+            Some(stripe) => assert_eq!((stripe.0[0].load(Relaxed), overflow), (1, 0)),
+            None => assert_eq!(overflow, 1, "slot {slot} is past the stripes"),
+        }
+        assert_eq!(tally.get(0), 1);
+    }
+
+    #[test]
     fn a_tally_is_small_and_keeps_its_holders_alignment() {
         assert_eq!(size_of::<Tally<2>>(), 3 * size_of::<usize>());
         assert_eq!(align_of::<Option<Tally<16>>>(), align_of::<usize>());

@@ -199,6 +199,29 @@ mod tests {
         }
     }
 
+    /// A registry tells busy breakers from idle ones by `activity`; a
+    /// success counted without the lock must move it in every window.
+    #[test]
+    fn a_lock_free_success_is_activity_in_every_window() {
+        let clock = ManualClock::new();
+        let base = || {
+            CircuitBreaker::builder("busy")
+                .without_logging()
+                .clock(clock.clone())
+        };
+        let breakers = [
+            base().count_window(100).build().unwrap(),
+            base().time_window(Duration::from_secs(60)).build().unwrap(),
+            base().consecutive_failures(3).build().unwrap(),
+        ];
+        for breaker in &breakers {
+            let (activity, locked) = (breaker.activity(), locked_ops(breaker));
+            let _ = breaker.call(ok);
+            assert_eq!(locked_ops(breaker), locked, "{breaker:?}");
+            assert_ne!(breaker.activity(), activity, "{breaker:?}");
+        }
+    }
+
     /// The success path is the same whatever the caller's types: none of
     /// these shapes takes the lock.
     #[test]
