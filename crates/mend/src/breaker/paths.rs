@@ -171,20 +171,25 @@ mod tests {
         Err("down")
     }
 
-    #[test]
-    fn closed_successes_skip_the_lock_in_every_window() {
-        let clock = ManualClock::new();
+    /// A count window, a time window and a consecutive-failures breaker,
+    /// each needing ten calls before its rates count.
+    fn one_of_each_window(clock: &ManualClock) -> [CircuitBreaker<ManualClock>; 3] {
         let base = || {
-            CircuitBreaker::builder("fast")
+            CircuitBreaker::builder("windows")
                 .minimum_calls(10)
                 .without_logging()
                 .clock(clock.clone())
         };
-        let breakers = [
+        [
             base().count_window(100).build().unwrap(),
             base().time_window(Duration::from_secs(60)).build().unwrap(),
             base().consecutive_failures(3).build().unwrap(),
-        ];
+        ]
+    }
+
+    #[test]
+    fn closed_successes_skip_the_lock_in_every_window() {
+        let breakers = one_of_each_window(&ManualClock::new());
         for breaker in &breakers {
             // A failure (locked), then enough successes that it cannot trip.
             let _ = breaker.call(down);
@@ -203,17 +208,7 @@ mod tests {
     /// success counted without the lock must move it in every window.
     #[test]
     fn a_lock_free_success_is_activity_in_every_window() {
-        let clock = ManualClock::new();
-        let base = || {
-            CircuitBreaker::builder("busy")
-                .without_logging()
-                .clock(clock.clone())
-        };
-        let breakers = [
-            base().count_window(100).build().unwrap(),
-            base().time_window(Duration::from_secs(60)).build().unwrap(),
-            base().consecutive_failures(3).build().unwrap(),
-        ];
+        let breakers = one_of_each_window(&ManualClock::new());
         for breaker in &breakers {
             let (activity, locked) = (breaker.activity(), locked_ops(breaker));
             let _ = breaker.call(ok);
@@ -231,18 +226,7 @@ mod tests {
         #[derive(Clone, Copy)]
         #[allow(dead_code)] // only its size matters
         struct Wide([u64; 8]);
-        let clock = ManualClock::new();
-        let base = || {
-            CircuitBreaker::builder("shapes")
-                .minimum_calls(10)
-                .without_logging()
-                .clock(clock.clone())
-        };
-        let breakers = [
-            base().count_window(100).build().unwrap(),
-            base().time_window(Duration::from_secs(60)).build().unwrap(),
-            base().consecutive_failures(3).build().unwrap(),
-        ];
+        let breakers = one_of_each_window(&ManualClock::new());
         for breaker in &breakers {
             let before = locked_ops(breaker);
             for _ in 0..100 {
