@@ -33,7 +33,9 @@ pub(crate) struct Counters {
 pub(crate) enum Successes {
     /// Count windows and consecutive failures: one counter per thread
     /// ([`Tally`]'s layout: the thread's counter is found with one bounds
-    /// check, the cheapest success path there is).
+    /// check, the cheapest success path there is). A consecutive policy
+    /// decides nothing by its successes, but `counters()` reports them and
+    /// a registry's sweep reads them as activity.
     Count(Tally<1>),
     /// Time windows: one counter per thread and second, and a running total.
     PerSecond(Stripes),
