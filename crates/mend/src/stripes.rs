@@ -58,11 +58,12 @@ pub(crate) struct Stripes {
 }
 
 impl Stripes {
-    /// `width` per-second counters (rounded up to a power of two) and then
-    /// `extra` plain ones per stripe, at `width` onwards.
-    fn with_extra(width: usize, extra: usize, owned: usize) -> Self {
-        let width = width.next_power_of_two();
-        let stride = (width + extra).div_ceil(PER_LINE);
+    /// Per-second counters for a `seconds`-long time window (rounded up to
+    /// a power of two), followed by one running total of every success
+    /// ([`total_per_second`](Self::total_per_second)).
+    pub(crate) fn per_second(seconds: usize, owned: usize) -> Self {
+        let width = seconds.next_power_of_two();
+        let stride = (width + 1).div_ceil(PER_LINE);
         let lines = (0..stride * (owned + 1)).map(|_| Line::default()).collect();
         Stripes {
             lines,
@@ -77,32 +78,11 @@ impl Stripes {
         &self.lines[line].0[index % PER_LINE]
     }
 
-    /// Sum of counter `index` over every stripe.
-    fn total_of(&self, index: usize) -> u64 {
-        (0..=self.owned)
-            .map(|s| self.counter(s, index).load(Ordering::Relaxed))
-            .sum()
-    }
-
-    /// A number that changes whenever any counter does: every update makes
-    /// its word larger (a count goes up, or a newer second's tag replaces an
-    /// older one), so the wrapping sum of all words moves on every update.
-    pub(crate) fn fingerprint(&self) -> u64 {
-        self.lines
-            .iter()
-            .flat_map(|line| line.0.iter())
-            .fold(0u64, |sum, c| sum.wrapping_add(c.load(Ordering::Relaxed)))
-    }
-
-    /// Per-second counters for a `seconds`-long time window, followed by one
-    /// plain counter of every success ever ([`total_per_second`](Self::total_per_second)).
-    pub(crate) fn per_second(seconds: usize, owned: usize) -> Self {
-        Self::with_extra(seconds, 1, owned)
-    }
-
     /// Every success [`add_at`](Self::add_at) ever counted.
     pub(crate) fn total_per_second(&self) -> u64 {
-        self.total_of(self.width)
+        (0..=self.owned)
+            .map(|s| self.counter(s, self.width).load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Counts one success in `second` on the calling thread's stripe (time

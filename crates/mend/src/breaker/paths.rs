@@ -69,7 +69,7 @@ impl<C: Clock, K> CircuitBreaker<C, K> {
         let locked = self.machine.0.lock().locked_ops();
         self.counters
             .successes
-            .fingerprint()
+            .total()
             .wrapping_add(self.counters.rejections.get(0))
             .wrapping_add(locked)
     }
